@@ -1,0 +1,330 @@
+"""The one exception tree of ``qruntime_session``.
+
+Every error the package raises derives from :class:`QRuntimeError`. The branches are split by
+what the caller can do next::
+
+    QRuntimeError
+    ├── TransportError                 no usable HTTP response
+    │   ├── ConnectError               the request provably never reached the service
+    │   ├── RequestTimeoutError        (also TimeoutError) no answer in time
+    │   ├── ConnectionLostError        the connection broke after the request was sent
+    │   └── SubmissionUnknownError     a job POST failed ambiguously and the client cannot tell
+    │                                  whether the job exists
+    ├── APIStatusError                 the service answered with a status the step does not accept
+    │   ├── BadRequestError            400
+    │   ├── AuthenticationError        401
+    │   ├── PermissionDeniedError      403
+    │   ├── NotFoundError              404
+    │   ├── ConflictError              409
+    │   ├── RateLimitError             429 (``retry_after`` in seconds, when the service said)
+    │   ├── ServerError                5xx
+    │   └── UnexpectedStatusError      any other status (e.g. 201 where the spec says 200)
+    ├── UsageError                     the program asked for something that cannot be done
+    │   ├── ConfigurationError         (also ValueError) settings are missing or malformed
+    │   ├── InvalidInputError          (also ValueError) an argument was rejected before sending
+    │   └── SessionStateError          the session is not open (not entered, or already closed)
+    └── JobError                       a job reached an outcome other than success
+        ├── JobFailedError             the job ended ``Failed``
+        ├── JobCancelledError          the job ended ``Cancelled`` (``ran_too_long`` for 1305)
+        ├── JobResultUnavailableError  ``GET …/results`` answered 204: no final result
+        └── JobTimeoutError            (also TimeoutError) ``wait(timeout=…)`` ran out
+
+Every error carries the same structured fields (``None`` where they do not apply):
+``status``, ``codes`` (IBM error codes, as strings), ``errors`` (the IBM error items),
+``trace_id``, ``method``, ``url``, ``session_id`` and ``job_id`` (the ids already created
+when the error happened, so nothing that exists is lost). Errors raised because of another
+exception chain from it (``raise … from exc``). Messages never contain credentials.
+
+aiohttp exception types never escape the package: they are translated in one place, the
+private transport module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "ConnectionLostError",
+    "ErrorDetail",
+    "InvalidInputError",
+    "JobCancelledError",
+    "JobError",
+    "JobFailedError",
+    "JobResultUnavailableError",
+    "JobTimeoutError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QRuntimeError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ServerError",
+    "SessionStateError",
+    "SubmissionUnknownError",
+    "TransportError",
+    "UnexpectedStatusError",
+    "UsageError",
+    "status_error_class",
+]
+
+
+@attrs.frozen(kw_only=True)
+class ErrorDetail:
+    """One item of IBM's error body ``{"trace": …, "errors": [{"code", "message", "more_info"}]}``.
+
+    ``code`` is kept as a string even when the service sent a JSON number (it has sent 1352).
+    ``solution`` is an undocumented field the service adds to some items.
+    """
+
+    code: str | None = None
+    message: str | None = None
+    more_info: str | None = None
+    solution: str | None = None
+
+
+class QRuntimeError(Exception):
+    """Root of every error raised by ``qruntime_session``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        errors: Sequence[ErrorDetail] = (),
+        trace_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        session_id: str | None = None,
+        job_id: str | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.errors: tuple[ErrorDetail, ...] = tuple(errors)
+        self.trace_id = trace_id
+        self.method = method
+        self.url = url
+        self.session_id = session_id
+        self.job_id = job_id
+        self.body = body
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """IBM error codes of the response, in order (empty when there were none)."""
+        return tuple(e.code for e in self.errors if e.code is not None)
+
+    @property
+    def code(self) -> str | None:
+        """The first IBM error code, or ``None``."""
+        codes = self.codes
+        return codes[0] if codes else None
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        facts = []
+        if self.method and self.url:
+            facts.append(f"{self.method} {self.url}")
+        if self.status is not None:
+            facts.append(f"status {self.status}")
+        if self.codes:
+            facts.append("code " + ",".join(self.codes))
+        if self.trace_id:
+            facts.append(f"trace {self.trace_id}")
+        if self.session_id:
+            facts.append(f"session {self.session_id}")
+        if self.job_id:
+            facts.append(f"job {self.job_id}")
+        if facts:
+            parts.append("(" + "; ".join(facts) + ")")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The structured fields as a JSON-compatible dict (for logs and CLIs)."""
+        return {
+            "type": type(self).__name__,
+            "message": self.message,
+            "status": self.status,
+            "codes": list(self.codes),
+            "errors": [attrs.asdict(e) for e in self.errors],
+            "trace_id": self.trace_id,
+            "method": self.method,
+            "url": self.url,
+            "session_id": self.session_id,
+            "job_id": self.job_id,
+        }
+
+    def _attach_ids(self, *, session_id: str | None = None, job_id: str | None = None) -> None:
+        """Record ids that exist when this error passes through (never overwrites one)."""
+        if session_id is not None and self.session_id is None:
+            self.session_id = session_id
+        if job_id is not None and self.job_id is None:
+            self.job_id = job_id
+
+
+# -- no usable response -------------------------------------------------------------------
+
+
+class TransportError(QRuntimeError):
+    """No usable HTTP response was received."""
+
+
+class ConnectError(TransportError):
+    """The connection could not be made: the request provably never reached the service."""
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """The service did not answer in time (the request may or may not have been processed)."""
+
+
+class ConnectionLostError(TransportError):
+    """The connection broke after the request was sent (it may have been processed)."""
+
+
+class SubmissionUnknownError(TransportError):
+    """A job submission failed ambiguously and the client could not tell whether it exists.
+
+    ``candidates`` lists ids of jobs in the session that might be the submission.
+    """
+
+    def __init__(self, message: str, *, candidates: Sequence[str] = (), **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.candidates = tuple(candidates)
+
+
+# -- the service answered with an error status --------------------------------------------
+
+
+class APIStatusError(QRuntimeError):
+    """The service answered with a status the operation does not accept."""
+
+
+class BadRequestError(APIStatusError):
+    """400: the service rejected the request as invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the bearer token is missing, wrong or expired (or IAM refused the API key)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the credentials are valid but not allowed to do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such session or job in this instance (or a wrong region for the CRN)."""
+
+
+class ConflictError(APIStatusError):
+    """409: the resource is in a state that forbids this (e.g. cancelling a finished job)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` is the wait the service asked for, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx: the service failed."""
+
+
+class UnexpectedStatusError(APIStatusError):
+    """A status that is not an error, but not the one the operation requires."""
+
+
+_STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The :class:`APIStatusError` subclass raised for an HTTP ``status``."""
+    if status in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status]
+    if 500 <= status <= 599:
+        return ServerError
+    if 400 <= status <= 499:
+        return APIStatusError
+    return UnexpectedStatusError
+
+
+# -- misuse and state ---------------------------------------------------------------------
+
+
+class UsageError(QRuntimeError):
+    """The program asked for something that cannot be done; nothing was sent."""
+
+
+class ConfigurationError(UsageError, ValueError):
+    """Settings are missing or malformed (no token, no CRN, a bad URL or API version)."""
+
+
+class InvalidInputError(UsageError, ValueError):
+    """An argument was rejected before any request was sent."""
+
+
+class SessionStateError(UsageError):
+    """The session is not open: it was not entered yet, or it has been closed."""
+
+
+# -- job outcomes -------------------------------------------------------------------------
+
+
+class JobError(QRuntimeError):
+    """A job reached an outcome other than success.
+
+    ``reason``, ``reason_code`` and ``reason_solution`` are copied from the job's ``state``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        reason_code: int | None = None,
+        reason_solution: str | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.reason = reason
+        self.reason_code = reason_code
+        self.reason_solution = reason_solution
+
+
+class JobFailedError(JobError):
+    """The job ended ``Failed``."""
+
+
+class JobCancelledError(JobError):
+    """The job ended ``Cancelled``; ``ran_too_long`` is true for reason code 1305."""
+
+    @property
+    def ran_too_long(self) -> bool:
+        return self.reason_code == 1305
+
+
+class JobResultUnavailableError(JobError):
+    """``GET /v1/jobs/{id}/results`` answered 204: the job has no final result."""
+
+
+class JobTimeoutError(JobError, TimeoutError):
+    """``Job.wait(timeout=…)`` ran out before the job reached a final status."""
