@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 __all__ = ["Timeouts"]
 
 
-def _non_negative(instance: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     if value is not None and not value > 0:
         raise ValueError(f"Timeouts.{attribute.name} must be a positive number of seconds or None")
 
@@ -21,7 +23,7 @@ class Timeouts:
     ``Session`` sends on exit (all its attempts together), so an exit can never hang.
     """
 
-    connect: float | None = attrs.field(default=10.0, validator=_non_negative)
-    read: float | None = attrs.field(default=60.0, validator=_non_negative)
-    total: float | None = attrs.field(default=None, validator=_non_negative)
-    close: float = attrs.field(default=30.0, validator=_non_negative)
+    connect: float | None = attrs.field(default=10.0, validator=_positive)
+    read: float | None = attrs.field(default=60.0, validator=_positive)
+    total: float | None = attrs.field(default=None, validator=_positive)
+    close: float = attrs.field(default=30.0, validator=_positive)

@@ -1,0 +1,133 @@
+"""qruntime_session: an asyncio SDK for IBM Qiskit Runtime sessions.
+
+``async with Session(backend, mode)`` opens a session, ``submit_job`` runs jobs in it, and the
+session is closed on every exit path. See ``docs/`` for the guide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+
+from . import errors
+from ._client import RuntimeClient
+from ._config import ClientConfig
+from ._job import Job
+from ._models import (
+    JobInfo,
+    JobMetrics,
+    JobState,
+    JobStatus,
+    SessionDetails,
+    SessionMode,
+    SessionState,
+)
+from ._retry import PollPolicy, RetryPolicy
+from ._session import Session
+from ._timeouts import Timeouts
+from ._version import version as _version
+from ._waiting import Progress, WaitProgress
+from ._waiting import as_completed as _as_completed
+from .errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    ConnectError,
+    ConnectionLostError,
+    InvalidInputError,
+    JobCancelledError,
+    JobError,
+    JobFailedError,
+    JobResultUnavailableError,
+    JobTimeoutError,
+    NotFoundError,
+    PermissionDeniedError,
+    QRuntimeError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+    SessionStateError,
+    SubmissionUnknownError,
+    TransportError,
+    UnexpectedStatusError,
+    UsageError,
+)
+
+__version__ = _version()
+
+
+def as_completed(
+    jobs: Iterable[Job],
+    *,
+    timeout: float | None = None,
+    poll: PollPolicy | None = None,
+    progress: Progress | None = None,
+) -> AsyncIterator[JobInfo]:
+    """Yield each job's final :class:`JobInfo` as it finishes, polling with one job list per
+    session per interval (not one request per job). All jobs must share one client."""
+    targets = list(jobs)
+    if not targets:
+        raise InvalidInputError("as_completed needs at least one job")
+    client = targets[0]._client
+    if any(job._client is not client for job in targets):
+        raise InvalidInputError("as_completed: all jobs must belong to the same RuntimeClient")
+    return _as_completed(client, targets, timeout=timeout, poll=poll, progress=progress)
+
+
+__all__ = [
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientConfig",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "ConnectionLostError",
+    "InvalidInputError",
+    "Job",
+    "JobCancelledError",
+    "JobError",
+    "JobFailedError",
+    "JobInfo",
+    "JobMetrics",
+    "JobResultUnavailableError",
+    "JobState",
+    "JobStatus",
+    "JobTimeoutError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PollPolicy",
+    "QRuntimeError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "RetryPolicy",
+    "RuntimeClient",
+    "ServerError",
+    "Session",
+    "SessionDetails",
+    "SessionMode",
+    "SessionState",
+    "SessionStateError",
+    "SubmissionUnknownError",
+    "Timeouts",
+    "TransportError",
+    "UnexpectedStatusError",
+    "UsageError",
+    "WaitProgress",
+    "__version__",
+    "as_completed",
+    "errors",
+]
+
+
+# Exported classes read as ``qruntime_session.X`` in reprs, tracebacks and docs.
+def _rename_exports() -> None:
+    namespace = globals()
+    for name in __all__:
+        obj = namespace[name]
+        if isinstance(obj, type) and obj.__module__.startswith("qruntime_session._"):
+            obj.__module__ = __name__
+
+
+_rename_exports()

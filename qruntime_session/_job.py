@@ -1,0 +1,219 @@
+"""Job: a handle on one Runtime job (status, waiting, results, cancel, logs, metrics)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from . import errors
+from ._models import JobInfo, JobMetrics, JobStatus
+from ._retry import PollPolicy
+from ._wire import job_info_from_api, job_metrics_from_api
+
+if TYPE_CHECKING:
+    from ._client import RuntimeClient
+
+__all__ = ["Job", "outcome_error"]
+
+log = logging.getLogger("qruntime_session")
+
+
+def outcome_error(info: JobInfo) -> errors.JobError | None:
+    """The error that stands for a job's final outcome, or ``None`` for ``Completed``."""
+    state = info.state
+    common: dict[str, Any] = {
+        "reason": state.reason,
+        "reason_code": state.reason_code,
+        "reason_solution": state.reason_solution,
+        "job_id": info.id,
+        "session_id": info.session_id,
+    }
+    detail = f": {state.reason}" if state.reason else ""
+    if info.status is JobStatus.FAILED:
+        return errors.JobFailedError(f"job {info.id} failed{detail}", **common)
+    if info.status in (JobStatus.CANCELLED, JobStatus.CANCELLED_RAN_TOO_LONG):
+        return errors.JobCancelledError(f"job {info.id} was cancelled{detail}", **common)
+    return None
+
+
+class Job:
+    """A job in the Runtime service. Cheap to create; every method sends requests.
+
+    ``last_info`` is the most recent :class:`JobInfo` this handle saw (``None`` before any).
+    """
+
+    def __init__(
+        self, job_id: str, *, client: RuntimeClient, session_id: str | None = None
+    ) -> None:
+        self.id = job_id
+        self.session_id = session_id
+        self._client = client
+        self.last_info: JobInfo | None = None
+
+    def __repr__(self) -> str:
+        status = self.last_info.status.value if self.last_info else "unknown"
+        return f"Job(id={self.id!r}, session_id={self.session_id!r}, last_status={status!r})"
+
+    @property
+    def known_final(self) -> bool:
+        """Whether this handle has seen the job in a final status."""
+        return self.last_info is not None and self.last_info.is_final
+
+    def _record(self, info: JobInfo) -> JobInfo:
+        self.last_info = info
+        if self.session_id is None:
+            self.session_id = info.session_id
+        return info
+
+    def _ids(self, exc: errors.QRuntimeError) -> errors.QRuntimeError:
+        exc._attach_ids(job_id=self.id, session_id=self.session_id)
+        return exc
+
+    async def info(self, *, exclude_params: bool = False) -> JobInfo:
+        """``GET /v1/jobs/{id}`` as a :class:`JobInfo` (tolerant of unknown fields)."""
+        try:
+            response = await self._client.transport.request(
+                "GET",
+                f"/v1/jobs/{self.id}",
+                params={"exclude_params": "true" if exclude_params else "false"},
+                operation="get_job",
+            )
+            return self._record(job_info_from_api(response.json()))
+        except errors.QRuntimeError as exc:
+            raise self._ids(exc) from exc.__cause__
+        except ValueError as exc:
+            raise self._ids(
+                errors.UnexpectedStatusError(f"get_job answered with an unreadable body: {exc}")
+            ) from exc
+
+    async def status(self) -> JobStatus:
+        """The job's current status (one request)."""
+        return (await self.info(exclude_params=True)).status
+
+    async def statuses(self, *, poll: PollPolicy | None = None) -> AsyncIterator[JobStatus]:
+        """Yield the job's status each time it changes, ending after a final status."""
+        policy = poll if poll is not None else self._client.poll
+        previous: JobStatus | None = None
+        number = 0
+        while True:
+            info = await self.info(exclude_params=True)
+            if info.status is not previous:
+                previous = info.status
+                yield info.status
+            if info.is_final:
+                return
+            number += 1
+            await self._client._sleep(policy.interval(number, random=self._client._random))
+
+    async def wait(
+        self, timeout: float | None = None, *, poll: PollPolicy | None = None
+    ) -> JobInfo:
+        """Poll until the job is final and return its last :class:`JobInfo`.
+
+        Polls back off exponentially with jitter (``PollPolicy``: from about 0.5 s to a cap).
+        ``timeout`` (seconds) bounds the wait and raises :class:`JobTimeoutError`; the job
+        itself is not cancelled. A failed or cancelled job is returned, not raised: use
+        :meth:`result` to get an error for those.
+        """
+        policy = poll if poll is not None else self._client.poll
+        clock = self._client._clock
+        deadline = None if timeout is None else clock() + timeout
+        number = 0
+        while True:
+            info = await self.info(exclude_params=True)
+            if info.is_final:
+                return info
+            number += 1
+            delay = policy.interval(number, random=self._client._random)
+            if deadline is not None:
+                remaining = deadline - clock()
+                if remaining <= 0:
+                    raise errors.JobTimeoutError(
+                        f"job {self.id} was still {info.status.value} after {timeout}s",
+                        job_id=self.id,
+                        session_id=self.session_id,
+                    )
+                delay = min(delay, remaining)
+            await self._client._sleep(delay)
+
+    async def result(self, timeout: float | None = None) -> Any:
+        """Wait for the job, then return its result (``GET …/results``) decoded from JSON.
+
+        A failed job raises :class:`JobFailedError`, a cancelled one
+        :class:`JobCancelledError` (both carry ``reason``, ``reason_code``,
+        ``reason_solution``); a 204 answer raises :class:`JobResultUnavailableError`. A body
+        that is not JSON is returned as text.
+        """
+        info = await self.wait(timeout)
+        failure = outcome_error(info)
+        if failure is not None:
+            raise failure
+        try:
+            response = await self._client.transport.request(
+                "GET",
+                f"/v1/jobs/{self.id}/results",
+                expected=(200, 204),
+                operation="get_job_results_jid",
+            )
+        except errors.QRuntimeError as exc:
+            raise self._ids(exc) from exc.__cause__
+        if response.status == 204:
+            raise errors.JobResultUnavailableError(
+                f"job {self.id} has no final result (the service answered 204)",
+                status=204,
+                method="GET",
+                url=response.url,
+                job_id=self.id,
+                session_id=self.session_id,
+                reason=info.state.reason,
+                reason_code=info.state.reason_code,
+                reason_solution=info.state.reason_solution,
+            )
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    async def cancel(self) -> None:
+        """``POST /v1/jobs/{id}/cancel``; a job already final raises :class:`ConflictError`."""
+        try:
+            await self._client.transport.request(
+                "POST",
+                f"/v1/jobs/{self.id}/cancel",
+                expected=(204,),
+                retry="unsent",
+                operation="cancel_job_jid",
+            )
+        except errors.QRuntimeError as exc:
+            raise self._ids(exc) from exc.__cause__
+        log.debug("cancelled job %s", self.id)
+
+    async def logs(self) -> str:
+        """The job's log text (``GET …/logs``, text/plain)."""
+        try:
+            response = await self._client.transport.request(
+                "GET",
+                f"/v1/jobs/{self.id}/logs",
+                headers={"Accept": "text/plain"},
+                operation="get_jog_logs_jid",
+            )
+        except errors.QRuntimeError as exc:
+            raise self._ids(exc) from exc.__cause__
+        return response.text
+
+    async def metrics(self) -> JobMetrics:
+        """``GET …/metrics`` as a :class:`JobMetrics`."""
+        try:
+            response = await self._client.transport.request(
+                "GET", f"/v1/jobs/{self.id}/metrics", operation="get_job_metrics_jid"
+            )
+            return job_metrics_from_api(response.json())
+        except errors.QRuntimeError as exc:
+            raise self._ids(exc) from exc.__cause__
+        except ValueError as exc:
+            raise self._ids(
+                errors.UnexpectedStatusError(
+                    f"get_job_metrics answered with an unreadable body: {exc}"
+                )
+            ) from exc

@@ -1,0 +1,335 @@
+"""Retry and polling policy: pure maths, no I/O.
+
+Everything here is a pure function of its inputs. The transport owns the loop (it sleeps, it
+measures elapsed time, it supplies the random source); this module only answers "how long do
+I wait before the next attempt, if at all?" and "how long until the next poll?".
+
+Which statuses are retried
+--------------------------
+``RETRYABLE_STATUSES`` are the statuses worth another attempt for a request that is safe to
+repeat (GET, PATCH of a flag, DELETE of a close). ``UNSENT_SAFE_STATUSES`` is the subset for
+which the service provably did not act on the request (it refused it: rate limited or in
+maintenance), so even ``POST /v1/jobs`` -- which would create a second job if replayed after
+an ambiguous failure -- may be sent again.
+
+The testing switch
+------------------
+:func:`set_testing` (exposed publicly as :func:`qruntime_session.testing.set_testing`) makes
+every :meth:`RetryPolicy.next_delay` answer ``0.0`` (never wait) and caps the number of
+attempts, and makes every :meth:`PollPolicy.interval` answer ``0.0``. The transport and
+``Job.wait`` need not know about it: they ask the policy and obey.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import attrs
+
+__all__ = [
+    "RETRYABLE_STATUSES",
+    "UNSENT_SAFE_STATUSES",
+    "PollPolicy",
+    "RetryPolicy",
+    "attempts_cap",
+    "is_retryable_status",
+    "is_testing",
+    "no_waiting",
+    "parse_retry_after",
+    "set_testing",
+]
+
+#: Statuses that may be retried when the request is safe to repeat. 429 (rate limited), the
+#: 5xx family IBM's own SDK retries (500, 502, 503, 504) and Cloudflare's 520-524 ("the origin
+#: did not answer properly"), which IBM's SDK lists as safe to retry.
+RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+
+#: Statuses that prove the service refused the request without acting on it, so a
+#: non-idempotent request (a job submission) may be sent again: 429 and 503.
+UNSENT_SAFE_STATUSES: frozenset[int] = frozenset({429, 503})
+
+
+def is_retryable_status(status: int, *, unsent_only: bool = False) -> bool:
+    """Whether a response with ``status`` may be retried.
+
+    With ``unsent_only`` (for requests that must not be replayed if they may have been
+    processed, such as ``POST /v1/jobs``) only :data:`UNSENT_SAFE_STATUSES` qualify.
+    """
+    return status in (UNSENT_SAFE_STATUSES if unsent_only else RETRYABLE_STATUSES)
+
+
+# -- the global testing switch --------------------------------------------------------------
+
+
+@attrs.define
+class _TestingState:
+    enabled: bool = False
+    attempts: int = 1
+
+
+_TESTING = _TestingState()
+
+
+def set_testing(enabled: bool, *, attempts: int = 1) -> None:
+    """Turn the testing mode on or off for the whole process.
+
+    While on, retries never wait (every delay is ``0.0``), each call makes at most
+    ``attempts`` attempts (the policy's own ``max_attempts`` still applies when it is lower),
+    and job polling never waits either.
+    """
+    if not _is_int(attempts) or attempts < 1:
+        raise ValueError("attempts must be an integer >= 1")
+    _TESTING.enabled = bool(enabled)
+    _TESTING.attempts = attempts
+
+
+def is_testing() -> bool:
+    """Whether the testing mode is on."""
+    return _TESTING.enabled
+
+
+def attempts_cap() -> int | None:
+    """The attempts cap of the testing mode, or ``None`` when the mode is off."""
+    return _TESTING.attempts if _TESTING.enabled else None
+
+
+@contextlib.contextmanager
+def no_waiting(*, attempts: int = 1) -> Iterator[None]:
+    """Turn the testing mode on inside a ``with`` block; the previous state comes back after."""
+    previous = (_TESTING.enabled, _TESTING.attempts)
+    set_testing(True, attempts=attempts)
+    try:
+        yield
+    finally:
+        _TESTING.enabled, _TESTING.attempts = previous
+
+
+# -- validators -----------------------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not _is_number(value) or not value >= 0:
+        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a number >= 0")
+
+
+def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not _is_number(value) or not value > 0:
+        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a number > 0")
+
+
+def _at_least_one(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not _is_number(value) or not 1 <= value < math.inf:
+        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a finite number >= 1")
+
+
+def _fraction(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not _is_number(value) or not 0 <= value <= 1:
+        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be between 0 and 1")
+
+
+def _attempts(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be an integer >= 1")
+
+
+def _exponential(
+    number: int,
+    *,
+    initial: float,
+    multiplier: float,
+    cap: float,
+    jitter: float,
+    random: Callable[[], float],
+    what: str,
+) -> float:
+    """``min(cap, initial * multiplier ** (number - 1))`` shrunk by up to ``jitter`` of itself."""
+    if not _is_int(number) or number < 1:
+        raise ValueError(f"{what} must be an integer >= 1")
+    try:
+        raw = initial * float(multiplier) ** (number - 1) if initial else 0.0
+    except OverflowError:
+        raw = math.inf
+    base = min(cap, raw)
+    r = random()
+    if not 0.0 <= r <= 1.0:
+        raise ValueError("random() must return a number in [0, 1]")
+    return base * (1.0 - jitter * r)
+
+
+# -- retries --------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How a failed request is retried: bounded by attempts *and* by total time.
+
+    ``max_attempts`` counts every attempt, the first included (``1`` never retries).
+    Before retry number *n* (1 for the first retry) the client waits
+    ``min(max_backoff, initial_backoff * multiplier ** (n - 1))``, minus a random share of up
+    to ``jitter`` of that value (so with ``jitter=0.5`` the wait lies between half the value
+    and the value itself, and never exceeds ``max_backoff``).
+
+    A ``Retry-After`` the service sent replaces that computed wait when it is in
+    ``(0, max_retry_after]``. A longer one is not waited for: the call gives up at once, and
+    the caller sees the error (``RateLimitError.retry_after`` tells how long the service
+    wanted). A zero or past ``Retry-After`` falls back to the computed wait, so a
+    misconfigured server cannot make the client spin.
+
+    No attempt is started if its wait would carry the call past ``max_elapsed`` seconds
+    (measured from the first attempt, waits and previous attempts included).
+    """
+
+    max_attempts: int = attrs.field(default=4, validator=_attempts)
+    initial_backoff: float = attrs.field(default=0.5, validator=_non_negative)
+    max_backoff: float = attrs.field(default=8.0, validator=_non_negative)
+    multiplier: float = attrs.field(default=2.0, validator=_at_least_one)
+    jitter: float = attrs.field(default=0.5, validator=_fraction)
+    max_elapsed: float = attrs.field(default=60.0, validator=_positive)
+    max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        """A policy that never retries (one attempt)."""
+        return cls(max_attempts=1)
+
+    @classmethod
+    def no_retries(cls) -> RetryPolicy:
+        """Same as :meth:`disabled`."""
+        return cls.disabled()
+
+    @property
+    def effective_max_attempts(self) -> int:
+        """``max_attempts``, lowered to the testing-mode cap while that mode is on."""
+        cap = attempts_cap()
+        return self.max_attempts if cap is None else min(self.max_attempts, cap)
+
+    def backoff(self, retry_number: int, *, random: Callable[[], float]) -> float:
+        """The computed wait before retry ``retry_number`` (1 for the first retry).
+
+        ``random`` returns a float in ``[0, 1]`` (``random.random`` in production, a
+        constant in tests). This ignores the testing mode; :meth:`next_delay` applies it.
+        """
+        return _exponential(
+            retry_number,
+            initial=self.initial_backoff,
+            multiplier=self.multiplier,
+            cap=self.max_backoff,
+            jitter=self.jitter,
+            random=random,
+            what="retry_number",
+        )
+
+    def next_delay(
+        self,
+        *,
+        retry_number: int,
+        elapsed: float,
+        retry_after: float | None,
+        random: Callable[[], float],
+    ) -> float | None:
+        """The wait before retry ``retry_number``, or ``None`` to stop retrying.
+
+        ``retry_number`` is 1 when the first attempt just failed. ``elapsed`` is the time
+        since the first attempt started. ``retry_after`` is the parsed ``Retry-After`` of the
+        last response (see :func:`parse_retry_after`), or ``None``.
+
+        Stops when the attempts are used up, when ``retry_after`` exceeds
+        ``max_retry_after``, or when waiting would go past ``max_elapsed``. In testing mode
+        the same decisions are made with the attempts cap applied, but the wait is ``0.0``.
+        """
+        if not _is_int(retry_number) or retry_number < 1:
+            raise ValueError("retry_number must be an integer >= 1")
+        if retry_number >= self.effective_max_attempts:
+            return None
+        if retry_after is not None and retry_after > self.max_retry_after:
+            return None
+        if retry_after is not None and retry_after > 0:
+            delay = float(retry_after)
+        else:
+            delay = self.backoff(retry_number, random=random)
+        if is_testing():
+            delay = 0.0
+        if elapsed + delay > self.max_elapsed:
+            return None
+        return delay
+
+
+_DELTA_SECONDS = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait according to a ``Retry-After`` header value, or ``None``.
+
+    Accepts delay-seconds (``"120"``; a decimal fraction such as ``"2.5"`` is accepted too,
+    although RFC 9110 only allows whole numbers) and HTTP-dates (IMF-fixdate
+    ``Sun, 06 Nov 1994 08:49:37 GMT`` and the obsolete RFC 850 and asctime forms). A date
+    without a zone is taken as UTC. A negative number or a date in the past gives ``0.0``.
+    Anything else (absent, empty, garbage, infinite) gives ``None``.
+
+    ``now`` is the current time for HTTP-dates (default: the system clock, UTC).
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if _DELTA_SECONDS.fullmatch(text):
+        seconds = float(text)
+        if not math.isfinite(seconds):
+            return None
+        return max(0.0, seconds)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if now is None:
+        now = datetime.now(UTC)
+    elif now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# -- polling --------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class PollPolicy:
+    """How often ``Job.wait`` asks for the job status: exponential, capped, with jitter.
+
+    The wait before poll number *n* (1 for the first wait) is
+    ``min(max_interval, initial * multiplier ** (n - 1))`` minus a random share of up to
+    ``jitter`` of it. In testing mode every interval is ``0.0``.
+    """
+
+    initial: float = attrs.field(default=0.5, validator=_non_negative)
+    max_interval: float = attrs.field(default=5.0, validator=_non_negative)
+    multiplier: float = attrs.field(default=1.5, validator=_at_least_one)
+    jitter: float = attrs.field(default=0.25, validator=_fraction)
+
+    def interval(self, poll_number: int, *, random: Callable[[], float]) -> float:
+        """Seconds to wait before poll ``poll_number`` (1 for the first wait)."""
+        delay = _exponential(
+            poll_number,
+            initial=self.initial,
+            multiplier=self.multiplier,
+            cap=self.max_interval,
+            jitter=self.jitter,
+            random=random,
+            what="poll_number",
+        )
+        return 0.0 if is_testing() else delay

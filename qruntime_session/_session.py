@@ -1,0 +1,571 @@
+"""Session: the seed workflow as an async context manager.
+
+``async with Session(backend, mode)`` runs the seed's three steps:
+
+1. createSession   ``POST /v1/sessions`` ``{"backend", "mode"}``            → must be 200
+2. runJobInSession ``POST /v1/jobs`` ``{"program_id", "backend", "session_id", "params"}`` → 200
+   (once per :meth:`Session.submit_job`)
+3. closeSession    ``DELETE /v1/sessions/{id}/close``                          → must be 204
+
+and adds what the workflow cannot say: step 3 runs on *every* exit path — a normal exit, an
+exception, task cancellation, ``KeyboardInterrupt``, ``asyncio.timeout`` — shielded from
+cancellation and bounded in time. The user's exception always propagates; a close failure is
+attached to it as a note. With ``on_exit="drain"`` step 3 is ``PATCH /v1/sessions/{id}``
+``{"accepting_jobs": false}`` (→ 204) instead, so queued jobs still run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
+
+from . import errors
+from ._client import RuntimeClient
+from ._job import Job
+from ._models import JobInfo, SessionDetails, SessionMode, SessionState
+from ._retry import PollPolicy
+from ._waiting import Progress, as_completed, wait_all
+from ._wire import (
+    check_json_params,
+    create_job_body,
+    create_session_body,
+    is_nonempty_str,
+    response_id,
+    session_details_from_api,
+    update_session_body,
+)
+
+__all__ = ["OnExit", "Session"]
+
+log = logging.getLogger("qruntime_session")
+
+OnExit = Literal["close", "drain"]
+T = TypeVar("T")
+
+MAX_TAGS = 8
+MAX_TAG_LENGTH = 86
+SUBMISSION_TAG_PREFIX = "qrs-submit-"
+# How many times a job POST may be re-sent after the client proved the earlier one created nothing.
+MAX_RESUBMISSIONS = 2
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPENING = "opening"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+def _parse_mode(mode: object) -> SessionMode:
+    if isinstance(mode, SessionMode):
+        return mode
+    if isinstance(mode, str):
+        try:
+            return SessionMode(mode)
+        except ValueError:
+            pass
+    raise errors.InvalidInputError(f"mode must be 'batch' or 'dedicated', not {mode!r}")
+
+
+def _check_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(tags, str):
+        raise errors.InvalidInputError("tags must be a sequence of strings, not a single string")
+    out = tuple(tags)
+    for tag in out:
+        if not is_nonempty_str(tag):
+            raise errors.InvalidInputError(f"each tag must be a non-empty string, not {tag!r}")
+        if len(tag) > MAX_TAG_LENGTH:
+            raise errors.InvalidInputError(
+                f"tag {tag[:20]!r}… is longer than {MAX_TAG_LENGTH} characters"
+            )
+    if len(out) > MAX_TAGS:
+        raise errors.InvalidInputError(f"at most {MAX_TAGS} tags per job, got {len(out)}")
+    return out
+
+
+async def _shielded(awaitable: Awaitable[T]) -> T:
+    """Run ``awaitable`` to completion even if the caller is cancelled meanwhile.
+
+    A cancellation that arrives while it runs is held back until it is done, then re-raised
+    (never swallowed). The awaitable must bound its own duration.
+    """
+    task = asyncio.ensure_future(awaitable)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            cancelled = True
+    if cancelled:
+        task.exception()  # retrieved: its outcome gives way to the cancellation
+        raise asyncio.CancelledError
+    return task.result()
+
+
+class Session:
+    """A Qiskit Runtime session, opened on ``async with`` and closed on every exit.
+
+    ``Session(backend, mode)`` without ``client=`` builds a :class:`RuntimeClient` from the
+    environment and closes it on exit; for more than a script, share one client and use
+    :meth:`RuntimeClient.session`.
+    """
+
+    def __init__(
+        self,
+        backend: str,
+        mode: SessionMode | str,
+        *,
+        client: RuntimeClient | None = None,
+        on_exit: OnExit = "close",
+    ) -> None:
+        if not is_nonempty_str(backend):
+            raise errors.InvalidInputError("backend must be a non-empty string, e.g. 'ibm_fez'")
+        if on_exit not in ("close", "drain"):
+            raise errors.InvalidInputError(f"on_exit must be 'close' or 'drain', not {on_exit!r}")
+        if client is not None and not isinstance(client, RuntimeClient):
+            raise errors.InvalidInputError("client must be a RuntimeClient")
+        self.backend = backend
+        self.mode = _parse_mode(mode)
+        self.on_exit: OnExit = on_exit
+        self.id: str | None = None
+        self.state: SessionState | None = None  # from the create (or attach) response
+        self._client = client
+        self._owns_client = client is None
+        self._attach_id: str | None = None
+        self._status = _State.UNOPENED
+        self._jobs: dict[str, Job] = {}
+        # Job POSTs in flight, and a gate that submission recovery closes while it lists the
+        # session's jobs, so that no concurrent submission of this session is mistaken for it.
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._gate = asyncio.Event()
+        self._gate.set()
+        self._recovery_lock = asyncio.Lock()
+
+    @classmethod
+    def attach(
+        cls, session_id: str, *, client: RuntimeClient, on_exit: OnExit = "close"
+    ) -> Session:
+        """A handle on an existing session: entering it reads ``GET /v1/sessions/{id}``
+        instead of creating one; exiting closes (or drains) it like any other."""
+        if not is_nonempty_str(session_id):
+            raise errors.InvalidInputError("session_id must be a non-empty string")
+        self = cls("attached", SessionMode.BATCH, client=client, on_exit=on_exit)
+        self._attach_id = session_id
+        return self
+
+    def __repr__(self) -> str:
+        return (
+            f"Session(id={self.id!r}, backend={self.backend!r}, mode={self.mode.value!r}, "
+            f"on_exit={self.on_exit!r}, status={self._status.value!r})"
+        )
+
+    @property
+    def client(self) -> RuntimeClient:
+        if self._client is None:
+            raise errors.SessionStateError("the session has no client until it is entered")
+        return self._client
+
+    @property
+    def jobs_submitted(self) -> tuple[Job, ...]:
+        """Handles of the jobs submitted (or re-attached) through this session."""
+        return tuple(self._jobs.values())
+
+    # -- entering -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._status is not _State.UNOPENED:
+            raise errors.SessionStateError(
+                f"a Session can be entered once; this one is {self._status.value}"
+            )
+        self._status = _State.OPENING
+        if self._client is None:
+            self._client = RuntimeClient()
+        try:
+            if self._attach_id is not None:
+                details = await self._read_details(self._attach_id)
+                self.id = details.id
+                self.state = details.state
+                self.mode = details.mode or self.mode
+                self.backend = details.backend_name or self.backend
+            else:
+                await self._create()
+        except BaseException:
+            self._status = _State.CLOSED
+            if self._owns_client:
+                await self._client.aclose()
+            raise
+        self._status = _State.OPEN
+        log.info("session %s open on %s (%s)", self.id, self.backend, self.mode.value)
+        return self
+
+    async def _create(self) -> None:
+        client = self.client
+        response = await client.transport.request(
+            "POST",
+            "/v1/sessions",
+            json=create_session_body(self.backend, self.mode),
+            expected=(200,),
+            retry="unsent",
+            operation="create_session",
+        )
+        try:
+            data = response.json()
+            self.id = response_id(data, "create_session")
+        except ValueError as exc:
+            raise errors.UnexpectedStatusError(
+                f"create_session answered 200 without a readable session id: {exc}",
+                status=response.status,
+                method="POST",
+                url=response.url,
+            ) from exc
+        self.state = SessionState.parse(data.get("state"))
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def _require_open(self, what: str) -> RuntimeClient:
+        if self._status is not _State.OPEN:
+            when = (
+                "before the session is entered"
+                if self._status in (_State.UNOPENED, _State.OPENING)
+                else "after the session was closed"
+            )
+            raise errors.SessionStateError(f"cannot {what} {when}", session_id=self.id)
+        return self.client
+
+    async def submit_job(
+        self,
+        program_id: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        tags: Sequence[str] = (),
+    ) -> Job:
+        """Submit a job into this session (the seed's runJobInSession step).
+
+        The body is exactly ``{"program_id", "backend", "session_id", "params"}``, plus
+        ``tags`` when given (or when the client's ``submission_tags`` is on). Inputs are
+        checked before anything is sent. If the POST fails ambiguously (a timeout, a broken
+        connection, a 5xx other than 503), the job is never re-sent blindly: the session's
+        jobs are listed first, and the job is adopted if it was created, re-sent only if it
+        provably was not, and :class:`SubmissionUnknownError` is raised when it cannot tell.
+        """
+        client = self._require_open("submit a job")
+        if not is_nonempty_str(program_id):
+            raise errors.InvalidInputError("program_id must be a non-empty string, e.g. 'sampler'")
+        clean_params = check_json_params({} if params is None else params)
+        clean_tags = _check_tags(tags)
+        submission_tag: str | None = None
+        if client.submission_tags:
+            if len(clean_tags) >= MAX_TAGS:
+                raise errors.InvalidInputError(
+                    f"submission_tags needs one tag slot; pass at most {MAX_TAGS - 1} tags"
+                )
+            submission_tag = SUBMISSION_TAG_PREFIX + uuid.uuid4().hex
+            clean_tags = (*clean_tags, submission_tag)
+        assert self.id is not None
+        body = create_job_body(program_id, self.backend, self.id, clean_params, clean_tags)
+        job_id = await self._post_job(client, body, submission_tag)
+        job = Job(job_id, client=client, session_id=self.id)
+        self._jobs[job_id] = job
+        return job
+
+    async def _post_once(self, client: RuntimeClient, body: Mapping[str, Any]) -> str:
+        await self._gate.wait()
+        await client._pace_submission()
+        self._inflight += 1
+        self._idle.clear()
+        try:
+            response = await client.transport.request(
+                "POST",
+                "/v1/jobs",
+                json=body,
+                expected=(200,),
+                retry="unsent",
+                operation="create_job",
+            )
+            try:
+                job_id = response_id(response.json(), "create_job")
+            except ValueError as exc:
+                raise errors.UnexpectedStatusError(
+                    f"create_job answered 200 without a readable job id: {exc}",
+                    status=response.status,
+                    method="POST",
+                    url=response.url,
+                ) from exc
+            client._known_job_ids.add(job_id)
+            return job_id
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
+    async def _post_job(
+        self, client: RuntimeClient, body: Mapping[str, Any], submission_tag: str | None
+    ) -> str:
+        resubmissions = 0
+        while True:
+            try:
+                return await self._post_once(client, body)
+            except (
+                errors.ConnectionLostError,
+                errors.RequestTimeoutError,
+                errors.ServerError,
+            ) as exc:
+                if isinstance(exc, errors.ServerError) and exc.status == 503:
+                    exc._attach_ids(session_id=self.id)
+                    raise  # the service refused it: nothing was created
+                ambiguous: errors.QRuntimeError = exc
+            except errors.QRuntimeError as exc:
+                exc._attach_ids(session_id=self.id)
+                raise
+            log.warning(
+                "job submission to session %s failed ambiguously (%s); "
+                "checking whether the job was created",
+                self.id,
+                type(ambiguous).__name__,
+            )
+            found = await self._recover(client, body, submission_tag, ambiguous)
+            if found is not None:
+                log.warning("job %s was created despite the failure; adopting it", found)
+                client._known_job_ids.add(found)
+                return found
+            if resubmissions >= MAX_RESUBMISSIONS:
+                raise errors.SubmissionUnknownError(
+                    f"job submission kept failing ambiguously ({type(ambiguous).__name__}); "
+                    "each time the session showed no such job, so none was created",
+                    session_id=self.id,
+                ) from ambiguous
+            resubmissions += 1
+            log.warning("no job was created; submitting again (resubmission %d)", resubmissions)
+
+    async def _recover(
+        self,
+        client: RuntimeClient,
+        body: Mapping[str, Any],
+        submission_tag: str | None,
+        ambiguous: errors.QRuntimeError,
+    ) -> str | None:
+        """Find the job an ambiguous POST may have created; ``None`` if it provably was not."""
+        async with self._recovery_lock:
+            self._gate.clear()
+            try:
+                await self._idle.wait()  # let this session's other submissions finish first
+                try:
+                    listed = await client.list_jobs(
+                        session_id=self.id, exclude_params=submission_tag is not None
+                    )
+                except errors.QRuntimeError as exc:
+                    raise errors.SubmissionUnknownError(
+                        "job submission failed ambiguously and listing the session's jobs to "
+                        f"check failed too ({type(exc).__name__}); the job may or may not exist",
+                        session_id=self.id,
+                    ) from ambiguous
+            finally:
+                self._gate.set()
+        candidates = [
+            info
+            for info in listed
+            if info.id not in client._known_job_ids and self._matches(info, body, submission_tag)
+        ]
+        if not candidates:
+            return None
+        exact = submission_tag is not None or all(info.params is not None for info in candidates)
+        if len(candidates) == 1 and exact:
+            return candidates[0].id
+        raise errors.SubmissionUnknownError(
+            "job submission failed ambiguously and the session holds "
+            f"{len(candidates)} unknown job(s) that may be it; not resubmitting",
+            session_id=self.id,
+            candidates=[c.id for c in candidates],
+        ) from ambiguous
+
+    @staticmethod
+    def _matches(info: JobInfo, body: Mapping[str, Any], submission_tag: str | None) -> bool:
+        if submission_tag is not None:
+            return submission_tag in info.tags
+        if info.program_id is not None and info.program_id != body["program_id"]:
+            return False
+        if info.backend is not None and info.backend != body["backend"]:
+            return False
+        if not set(body.get("tags", ())).issubset(info.tags):
+            return False
+        return info.params is None or dict(info.params) == dict(body["params"])
+
+    def job(self, job_id: str) -> Job:
+        """Re-attach to a job of this session by id (no request is sent)."""
+        client = self.client
+        job = self._jobs.get(job_id)
+        if job is None:
+            job = client.job(job_id)
+            job.session_id = self.id
+            self._jobs[job_id] = job
+        return job
+
+    async def jobs(self, *, pending: bool | None = None) -> list[JobInfo]:
+        """The session's jobs (``GET /v1/jobs?session_id=…``, all pages)."""
+        if self.id is None:
+            raise errors.SessionStateError("the session has no id until it is entered")
+        try:
+            return await self.client.list_jobs(session_id=self.id, pending=pending)
+        except errors.QRuntimeError as exc:
+            exc._attach_ids(session_id=self.id)
+            raise
+
+    async def wait_all(
+        self,
+        jobs: Iterable[Job] | None = None,
+        *,
+        timeout: float | None = None,
+        poll: PollPolicy | None = None,
+        progress: Progress | None = None,
+    ) -> list[JobInfo]:
+        """Wait until every job (default: all submitted here) is final; one list per poll."""
+        targets = list(self._jobs.values()) if jobs is None else list(jobs)
+        return await wait_all(self.client, targets, timeout=timeout, poll=poll, progress=progress)
+
+    def as_completed(
+        self,
+        jobs: Iterable[Job] | None = None,
+        *,
+        timeout: float | None = None,
+        poll: PollPolicy | None = None,
+        progress: Progress | None = None,
+    ) -> AsyncIterator[JobInfo]:
+        """Yield each job's final :class:`JobInfo` as it finishes; one list per poll."""
+        targets = list(self._jobs.values()) if jobs is None else list(jobs)
+        return as_completed(self.client, targets, timeout=timeout, poll=poll, progress=progress)
+
+    # -- session operations ---------------------------------------------------------------
+
+    async def _read_details(self, session_id: str) -> SessionDetails:
+        response = await self.client.transport.request(
+            "GET", f"/v1/sessions/{session_id}", operation="get_session"
+        )
+        try:
+            return session_details_from_api(response.json())
+        except ValueError as exc:
+            raise errors.UnexpectedStatusError(
+                f"get_session answered with an unreadable body: {exc}",
+                status=response.status,
+                method="GET",
+                url=response.url,
+                session_id=session_id,
+            ) from exc
+
+    async def details(self) -> SessionDetails:
+        """``GET /v1/sessions/{id}`` as a :class:`SessionDetails`."""
+        if self.id is None:
+            raise errors.SessionStateError("the session has no id until it is entered")
+        try:
+            details = await self._read_details(self.id)
+        except errors.QRuntimeError as exc:
+            exc._attach_ids(session_id=self.id)
+            raise
+        self.state = details.state
+        return details
+
+    async def stop_accepting_jobs(self) -> None:
+        """``PATCH /v1/sessions/{id}`` ``{"accepting_jobs": false}``: queued jobs still run."""
+        if self.id is None:
+            raise errors.SessionStateError("the session has no id until it is entered")
+        try:
+            await self.client.transport.request(
+                "PATCH",
+                f"/v1/sessions/{self.id}",
+                json=update_session_body(accepting_jobs=False),
+                expected=(204,),
+                operation="update_session",
+            )
+        except errors.QRuntimeError as exc:
+            exc._attach_ids(session_id=self.id)
+            raise
+        log.info("session %s stopped accepting jobs (draining)", self.id)
+
+    async def close(self) -> None:
+        """``DELETE /v1/sessions/{id}/close`` now (the seed's closeSession step). Idempotent.
+
+        Queued jobs are stopped; running jobs finish. A 404 means the session is already
+        closed and is not an error. Afterwards the session accepts no submissions.
+        """
+        if self._status in (_State.UNOPENED, _State.OPENING):
+            raise errors.SessionStateError("cannot close a session that was not opened")
+        if self._status is _State.CLOSED:
+            return
+        await self._send_close("close")
+        self._status = _State.CLOSED
+
+    async def _send_close(self, how: OnExit) -> None:
+        assert self.id is not None
+        try:
+            if how == "drain":
+                await self.stop_accepting_jobs()
+            else:
+                await self.client.transport.request(
+                    "DELETE",
+                    f"/v1/sessions/{self.id}/close",
+                    expected=(204,),
+                    operation="delete_session_close",
+                )
+                log.info("session %s closed", self.id)
+        except errors.NotFoundError:
+            log.info("session %s was already closed", self.id)
+
+    async def _bounded_close(self, how: OnExit) -> None:
+        timeout = self.client.config.timeouts.close
+        try:
+            async with asyncio.timeout(timeout):
+                await self._send_close(how)
+        except TimeoutError as exc:
+            raise errors.RequestTimeoutError(
+                f"closing session {self.id} did not finish within {timeout}s", session_id=self.id
+            ) from exc
+
+    # -- exiting ------------------------------------------------------------------------
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._status is _State.OPEN:
+                self._status = _State.CLOSING
+                self._warn_unfinished()
+                try:
+                    await _shielded(self._bounded_close(self.on_exit))
+                except errors.QRuntimeError as close_error:
+                    close_error._attach_ids(session_id=self.id)
+                    if exc is None:
+                        raise  # its type is kept; str() and .session_id name the session
+                    exc.add_note(
+                        f"qruntime_session: closing session {self.id} also failed: {close_error}"
+                    )
+                    log.warning("closing session %s failed: %s", self.id, close_error)
+                finally:
+                    self._status = _State.CLOSED
+        finally:
+            if self._owns_client and self._client is not None:
+                await _shielded(self._client.aclose())
+
+    def _warn_unfinished(self) -> None:
+        if self.on_exit != "close":
+            return
+        unfinished = [job for job in self._jobs.values() if not job.known_final]
+        if unfinished:
+            log.warning(
+                "closing session %s with %d job(s) not known to have finished: closing stops "
+                "queued jobs (running ones finish); use Session(..., on_exit='drain') to let "
+                "queued jobs run",
+                self.id,
+                len(unfinished),
+            )

@@ -1,0 +1,388 @@
+"""HTTP transport: the only module that catches aiohttp's client exceptions.
+
+It owns (or borrows) one ``aiohttp.ClientSession``, adds the headers every Runtime request
+carries, runs the single retry loop of the package, translates aiohttp errors into
+:mod:`qruntime_session.errors` exactly once, and logs one DEBUG line per attempt (method,
+path, status, elapsed, attempt) with no header values and no bodies, so no secret can reach a
+log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import logging
+import random as random_module
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+import aiohttp
+import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from . import errors
+from ._retry import RETRYABLE_STATUSES, UNSENT_SAFE_STATUSES, RetryPolicy, parse_retry_after
+from ._timeouts import Timeouts
+from ._version import user_agent
+from ._wire import parse_error_body
+
+__all__ = ["UNSET", "Authenticator", "Response", "RetryMode", "Transport"]
+
+log = logging.getLogger("qruntime_session")
+
+RetryMode = Literal["idempotent", "unsent", "none"]
+"""How a request may be retried.
+
+``idempotent``: on connection errors, timeouts and retryable statuses (GET, PATCH, DELETE,
+the IAM exchange). ``unsent``: only when the request provably did not reach the service
+(connection refused) or the service refused it (429, 503) — the creating POSTs.
+``none``: exactly one attempt.
+"""
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+Params = Mapping[str, str] | Sequence[tuple[str, str]]
+
+
+class Authenticator(Protocol):
+    """Supplies the bearer token; ``_auth`` has the implementations."""
+
+    async def token(self) -> str:
+        """A bearer token valid for the next request."""
+        ...
+
+    async def refresh_after_unauthorized(self, rejected: str) -> bool:
+        """Called on a 401 for a request sent with ``rejected``; True if a retry may succeed."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class Response:
+    """A complete HTTP response (body read), independent of aiohttp."""
+
+    method: str
+    url: str
+    status: int
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    body: bytes = attrs.field(repr=False)
+    elapsed: float
+    attempts: int
+
+    def json(self) -> Any:
+        """The body parsed as JSON; ``None`` for an empty body; ``ValueError`` if not JSON."""
+        if not self.body.strip():
+            return None
+        return jsonlib.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+def _is_absolute(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+def _path_of(url: str) -> str:
+    """The path and query of ``url`` (what a DEBUG line shows)."""
+    rest = url.split("://", 1)[-1]
+    slash = rest.find("/")
+    return rest[slash:] if slash >= 0 else "/"
+
+
+class Transport:
+    """Sends requests for a client. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        auth: Authenticator | None = None,
+        service_crn: str | None = None,
+        api_version: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        random: Callable[[], float] = random_module.random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeouts = timeouts if timeouts is not None else Timeouts()
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.auth = auth
+        self.service_crn = service_crn
+        self.api_version = api_version
+        self._session = session
+        self._owns_session = session is None
+        self._sleep = sleep
+        self._random = random
+        self._clock = clock
+        self._closed = False
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session, created on first use (inside the running loop)."""
+        if self._closed:
+            raise errors.UsageError("this client is closed; create a new one")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(
+                    total=self.timeouts.total,
+                    sock_connect=self.timeouts.connect,
+                    sock_read=self.timeouts.read,
+                ),
+            )
+        return self._session
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close the aiohttp session if this transport created it. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+
+    def url(self, url_or_path: str) -> str:
+        if _is_absolute(url_or_path):
+            return url_or_path
+        if self.base_url is None:
+            raise errors.ConfigurationError(f"no base URL to resolve {url_or_path!r} against")
+        return self.base_url + "/" + url_or_path.lstrip("/")
+
+    async def request(
+        self,
+        method: str,
+        url_or_path: str,
+        *,
+        params: Params | None = None,
+        json: Any = UNSET,
+        data: bytes | str | None = None,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        expected: Collection[int] | None = (200,),
+        retry: RetryMode = "idempotent",
+        authenticate: bool = True,
+        operation: str = "",
+    ) -> Response:
+        """Send one logical request (with retries per ``retry``) and return the response."""
+        method = method.upper()
+        url = self.url(url_or_path)
+        body: bytes | None
+        if json is not UNSET:
+            body = jsonlib.dumps(json, separators=(",", ":"), allow_nan=False).encode()
+            content_type = content_type or "application/json"
+        elif data is not None:
+            body = data.encode() if isinstance(data, str) else data
+        else:
+            body = None
+
+        start = self._clock()
+        attempt = 0
+        replayed_401 = False
+        while True:
+            attempt += 1
+            token: str | None = None
+            send_headers: CIMultiDict[str] = CIMultiDict()
+            send_headers["Accept"] = "application/json"
+            send_headers["User-Agent"] = user_agent()
+            if authenticate:
+                if self.auth is not None:
+                    token = await self.auth.token()
+                    send_headers["Authorization"] = f"Bearer {token}"
+                if self.service_crn is not None:
+                    send_headers["Service-CRN"] = self.service_crn
+                if self.api_version is not None:
+                    send_headers["IBM-API-Version"] = self.api_version
+            if content_type is not None:
+                send_headers["Content-Type"] = content_type
+            if headers:
+                for name, value in headers.items():
+                    send_headers[name] = value
+            try:
+                response = await self._send_once(
+                    method, url, params, body, send_headers, attempt, operation
+                )
+            except errors.TransportError as exc:
+                delay = self._delay_after_error(exc, retry, attempt, start)
+                if delay is None:
+                    raise
+                log.debug(
+                    "retrying %s %s after %s in %.2fs (attempt %d)",
+                    method,
+                    _path_of(url),
+                    type(exc).__name__,
+                    delay,
+                    attempt,
+                )
+                await self._sleep(delay)
+                continue
+
+            status = response.status
+            if (
+                status == 401
+                and authenticate
+                and token is not None
+                and self.auth is not None
+                and not replayed_401
+                and (expected is None or 401 not in expected)
+                and await self.auth.refresh_after_unauthorized(token)
+            ):
+                replayed_401 = True
+                attempt -= 1  # the replay after a refreshed token is not a retry
+                log.debug(
+                    "token rejected; replaying %s %s once with a fresh token", method, _path_of(url)
+                )
+                continue
+
+            if expected is not None and status in expected:
+                return response
+            retryable = (
+                status in RETRYABLE_STATUSES
+                if retry == "idempotent"
+                else status in UNSENT_SAFE_STATUSES
+                if retry == "unsent"
+                else False
+            )
+            if retryable:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                delay = self.retry.next_delay(
+                    retry_number=attempt,
+                    elapsed=self._clock() - start,
+                    retry_after=retry_after,
+                    random=self._random,
+                )
+                if delay is not None:
+                    log.debug(
+                        "retrying %s %s after status %d in %.2fs (attempt %d)",
+                        method,
+                        _path_of(url),
+                        status,
+                        delay,
+                        attempt,
+                    )
+                    await self._sleep(delay)
+                    continue
+            if expected is None:
+                return response
+            raise status_error(response, operation)
+
+    def _delay_after_error(
+        self, exc: errors.TransportError, retry: RetryMode, attempt: int, start: float
+    ) -> float | None:
+        if retry == "none":
+            return None
+        if retry == "unsent" and not isinstance(exc, errors.ConnectError):
+            return None
+        return self.retry.next_delay(
+            retry_number=attempt,
+            elapsed=self._clock() - start,
+            retry_after=None,
+            random=self._random,
+        )
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Params | None,
+        body: bytes | None,
+        headers: CIMultiDict[str],
+        attempt: int,
+        operation: str,
+    ) -> Response:
+        """One attempt. Translates every aiohttp error; lets cancellation through untouched."""
+        began = self._clock()
+        context: dict[str, Any] = {"method": method, "url": url}
+        try:
+            async with self.session.request(
+                method, url, params=params, data=body, headers=headers, allow_redirects=False
+            ) as resp:
+                payload = await resp.read()
+                response = Response(
+                    method=method,
+                    url=str(resp.url),
+                    status=resp.status,
+                    headers=CIMultiDictProxy(CIMultiDict(resp.headers)),
+                    body=payload,
+                    elapsed=self._clock() - began,
+                    attempts=attempt,
+                )
+        except asyncio.CancelledError:
+            raise
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise errors.ConnectError(
+                f"timed out connecting for {operation or 'the request'}", **context
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise errors.ConnectError(
+                f"could not connect for {operation or 'the request'}: "
+                f"{exc.os_error.strerror or exc}",
+                **context,
+            ) from exc
+        except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
+            raise errors.RequestTimeoutError(
+                f"no answer in time for {operation or 'the request'}", **context
+            ) from exc
+        except (
+            aiohttp.ServerDisconnectedError,
+            aiohttp.ClientPayloadError,
+            aiohttp.ClientOSError,
+        ) as exc:
+            raise errors.ConnectionLostError(
+                f"the connection broke during {operation or 'the request'}", **context
+            ) from exc
+        except aiohttp.InvalidURL as exc:
+            raise errors.ConfigurationError(
+                f"invalid URL for {operation or 'the request'}", **context
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise errors.TransportError(
+                f"HTTP client error during {operation or 'the request'}: {type(exc).__name__}",
+                **context,
+            ) from exc
+        log.debug(
+            "%s %s -> %d in %.3fs (attempt %d)",
+            method,
+            _path_of(response.url),
+            response.status,
+            response.elapsed,
+            attempt,
+        )
+        return response
+
+
+def status_error(response: Response, operation: str = "") -> errors.APIStatusError:
+    """The typed error for a response whose status the operation does not accept."""
+    parsed = parse_error_body(response.body, response.headers.get("Content-Type"))
+    cls = errors.status_error_class(response.status)
+    what = operation or "the request"
+    detail = parsed.message or response.headers.get("Content-Type") or "no error body"
+    message = f"{what} answered {response.status}: {detail}"
+    trace = (
+        parsed.trace_id or response.headers.get("IBM-Trace") or response.headers.get("X-Request-Id")
+    )
+    kwargs: dict[str, Any] = {
+        "status": response.status,
+        "errors": parsed.errors,
+        "trace_id": trace,
+        "method": response.method,
+        "url": response.url,
+        "body": parsed.body,
+    }
+    if cls is errors.RateLimitError:
+        return errors.RateLimitError(
+            message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **kwargs
+        )
+    return cls(message, **kwargs)

@@ -1,0 +1,143 @@
+"""Waiting on many jobs with O(1) requests per poll interval.
+
+Instead of one ``GET /v1/jobs/{id}`` per job, each poll lists a session's pending jobs
+(``GET /v1/jobs?session_id=…&pending=true``, 200 a page); a watched job missing from that list
+has finished, and its final record is read from ``pending=false`` pages, stopping as soon as
+every newly finished job has been found. Jobs outside any session are polled one by one.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+import attrs
+
+from . import errors
+from ._job import Job
+from ._models import JobInfo, JobStatus
+from ._retry import PollPolicy
+
+if TYPE_CHECKING:
+    from ._client import RuntimeClient
+
+__all__ = ["Progress", "WaitProgress", "as_completed", "wait_all"]
+
+
+@attrs.frozen(kw_only=True)
+class WaitProgress:
+    """What a progress callback receives after each poll."""
+
+    done: int
+    total: int
+    counts: Mapping[JobStatus, int]  # last known status of every watched job
+    polls: int
+
+
+Progress = Callable[[WaitProgress], None]
+
+
+async def _poll_session(
+    client: RuntimeClient, session_id: str, watched: dict[str, Job]
+) -> list[JobInfo]:
+    """One poll of one session: refresh watched jobs; return the newly final ones."""
+    still_pending: set[str] = set()
+    async for page in client.job_pages(session_id=session_id, pending=True):
+        for info in page:
+            job = watched.get(info.id)
+            if job is not None:
+                job._record(info)
+                still_pending.add(info.id)
+    finished_ids = {jid for jid in watched if jid not in still_pending}
+    found: list[JobInfo] = []
+    if finished_ids:
+        async for page in client.job_pages(session_id=session_id, pending=False):
+            for info in page:
+                if info.id in finished_ids:
+                    watched[info.id]._record(info)
+                    found.append(info)
+                    finished_ids.discard(info.id)
+            if not finished_ids:
+                break
+    # A job in neither list moved between the two listings; it is looked at again next poll.
+    return [info for info in found if info.is_final]
+
+
+async def as_completed(
+    client: RuntimeClient,
+    jobs: Iterable[Job],
+    *,
+    timeout: float | None = None,
+    poll: PollPolicy | None = None,
+    progress: Progress | None = None,
+) -> AsyncIterator[JobInfo]:
+    """Yield each job's final :class:`JobInfo` as it finishes (already-final jobs first).
+
+    ``timeout`` bounds the whole wait (:class:`JobTimeoutError`; the jobs keep running).
+    """
+    policy = poll if poll is not None else client.poll
+    clock = client._clock
+    deadline = None if timeout is None else clock() + timeout
+    all_jobs = list({job.id: job for job in jobs}.values())
+    total = len(all_jobs)
+    done = 0
+    waiting: dict[str | None, dict[str, Job]] = collections.defaultdict(dict)
+    for job in all_jobs:
+        if job.known_final and job.last_info is not None:
+            done += 1
+            yield job.last_info
+        else:
+            waiting[job.session_id][job.id] = job
+    polls = 0
+    while any(waiting.values()):
+        polls += 1
+        for session_id, watched in list(waiting.items()):
+            if not watched:
+                continue
+            if session_id is None:
+                finished = []
+                for job in list(watched.values()):
+                    info = await job.info(exclude_params=True)
+                    if info.is_final:
+                        finished.append(info)
+            else:
+                finished = await _poll_session(client, session_id, watched)
+            for info in finished:
+                watched.pop(info.id, None)
+                done += 1
+                yield info
+        if progress is not None:
+            counts = collections.Counter(
+                job.last_info.status if job.last_info else JobStatus.UNKNOWN for job in all_jobs
+            )
+            progress(WaitProgress(done=done, total=total, counts=dict(counts), polls=polls))
+        if not any(waiting.values()):
+            return
+        delay = policy.interval(polls, random=client._random)
+        if deadline is not None:
+            remaining = deadline - clock()
+            if remaining <= 0:
+                left = [jid for watched in waiting.values() for jid in watched]
+                raise errors.JobTimeoutError(
+                    f"{len(left)} of {total} job(s) were not final after {timeout}s",
+                    job_id=left[0] if len(left) == 1 else None,
+                )
+            delay = min(delay, remaining)
+        await client._sleep(delay)
+
+
+async def wait_all(
+    client: RuntimeClient,
+    jobs: Iterable[Job],
+    *,
+    timeout: float | None = None,
+    poll: PollPolicy | None = None,
+    progress: Progress | None = None,
+) -> list[JobInfo]:
+    """Wait until every job is final; return their final infos in the order given."""
+    targets = list(jobs)
+    finals: dict[str, JobInfo] = {}
+    async for info in as_completed(client, targets, timeout=timeout, poll=poll, progress=progress):
+        finals[info.id] = info
+    return [finals[job.id] for job in targets]
