@@ -35,7 +35,9 @@ _PREFIXES = ("QRUNTIME_", "QISKIT_", "IAM_URL")
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     """No test sees the developer's credentials, config files or saved qiskit accounts."""
     for name in list(os.environ):
         if name.startswith(_PREFIXES):
@@ -43,7 +45,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    yield
+    return
 
 
 class RecordingSleep:

@@ -53,7 +53,10 @@ class Wire:
         repeat: bool = False,
     ) -> None:
         self.m.add(
-            url, method=method, callback=self._recorder(method, status, payload, headers), repeat=repeat
+            url,
+            method=method,
+            callback=self._recorder(method, status, payload, headers),
+            repeat=repeat,
         )
 
     def methods(self) -> list[tuple[str, str]]:
@@ -84,7 +87,9 @@ def seed_ok(wire: Wire, *, close_status: int = 204) -> None:
     wire.add("DELETE", CLOSE, close_status, repeat=close_status != 204)
 
 
-async def test_plain_async_with_sends_exactly_the_seed_requests(wire: Wire, client: qrs.RuntimeClient) -> None:
+async def test_plain_async_with_sends_exactly_the_seed_requests(
+    wire: Wire, client: qrs.RuntimeClient
+) -> None:
     """The three seed requests, in order, with the seed's bodies and headers, and nothing else."""
     seed_ok(wire)
     async with qrs.Session("ibm_fez", "batch", client=client) as session:
@@ -206,7 +211,10 @@ async def test_failed_create_sends_nothing_else(wire: Wire, client: qrs.RuntimeC
         "POST",
         SESSIONS,
         400,
-        {"trace": "tr-1", "errors": [{"code": 1352, "message": "not on the open plan", "more_info": "x"}]},
+        {
+            "trace": "tr-1",
+            "errors": [{"code": 1352, "message": "not on the open plan", "more_info": "x"}],
+        },
     )
     with pytest.raises(errors.BadRequestError) as info:
         async with qrs.Session("ibm_fez", "dedicated", client=client) as session:
@@ -215,7 +223,8 @@ async def test_failed_create_sends_nothing_else(wire: Wire, client: qrs.RuntimeC
     err = info.value
     assert (err.status, err.codes, err.trace_id) == (400, ("1352",), "tr-1")
     assert err.errors[0].message == "not on the open plan"
-    assert err.method == "POST" and err.url == SESSIONS
+    assert err.method == "POST"
+    assert err.url == SESSIONS
 
 
 async def test_create_answering_201_is_not_success(wire: Wire, client: qrs.RuntimeClient) -> None:
@@ -247,7 +256,9 @@ async def test_job_error_carries_session_id_and_session_still_closes(
     assert wire.methods()[-1] == ("DELETE", "/v1/sessions/sess-9/close")
 
 
-async def test_user_exception_survives_a_failing_close(wire: Wire, client: qrs.RuntimeClient) -> None:
+async def test_user_exception_survives_a_failing_close(
+    wire: Wire, client: qrs.RuntimeClient
+) -> None:
     """If the close fails, the user's exception still propagates, with the failure as a note."""
     seed_ok(wire, close_status=500)
     with pytest.raises(ValueError, match="mine") as info:
@@ -360,7 +371,9 @@ async def test_closing_with_unfinished_jobs_warns_once(
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     text = warnings[0].getMessage()
-    assert "2 job(s)" in text and "queued" in text and "drain" in text
+    assert "2 job(s)" in text
+    assert "queued" in text
+    assert "drain" in text
 
 
 async def test_no_warning_when_draining(
@@ -410,9 +423,12 @@ async def test_concurrent_submissions_share_one_pool(wire: Wire) -> None:
     wire.m.add(JOBS, method="POST", callback=make_job, repeat=True)
     wire.add("DELETE", CLOSE, 204)
     async with aiohttp.ClientSession() as shared:
-        async with qrs.RuntimeClient(
-            base_url=BASE, access_token=TOKEN, service_crn=CRN, session=shared
-        ) as c, qrs.Session("ibm_fez", "batch", client=c) as session:
+        async with (
+            qrs.RuntimeClient(
+                base_url=BASE, access_token=TOKEN, service_crn=CRN, session=shared
+            ) as c,
+            qrs.Session("ibm_fez", "batch", client=c) as session,
+        ):
             jobs = await asyncio.gather(*(session.submit_job("sampler", PARAMS) for _ in range(20)))
             assert c.transport.session is shared
         assert len({j.id for j in jobs}) == 20
