@@ -51,12 +51,14 @@ async def test_seed_flow_runs_a_job_and_closes_the_session(emu: Emulator) -> Non
         async with client.session("ibm_fez", "batch") as session:
             job = await session.submit_job("sampler", PARAMS)
             result = await job.result(timeout=10)
-            assert isinstance(result, dict) and result
+            assert isinstance(result, dict)
+            assert result
             assert (await job.status()) is qrs.JobStatus.COMPLETED
         details = await session.details()
     assert details.state is qrs.SessionState.CLOSED
     ops = [r.operation for r in emu.requests]
-    assert ops[0] == "create_session" and ops[1] == "create_job"
+    assert ops[0] == "create_session"
+    assert ops[1] == "create_job"
     assert ops.count("delete_session_close") == 1
 
 
@@ -189,7 +191,8 @@ async def test_job_handle_operations(emu: Emulator) -> None:
             "estimator", {"pubs": [["OPENQASM 3.0;", "ZZ"]], "version": 2}
         )
         info = await job.wait(timeout=10)
-        assert info.program_id == "estimator" and info.session_id == session.id
+        assert info.program_id == "estimator"
+        assert info.session_id == session.id
         assert info.created is not None
         assert isinstance(await job.logs(), str)
         metrics = await job.metrics()
@@ -254,13 +257,15 @@ async def test_waiting_on_500_jobs_costs_o1_requests_per_poll() -> None:
                             emu.finish_job(job.id)
 
                 infos = await session.wait_all(progress=progress)
-        assert len(infos) == 500 and all(i.status is qrs.JobStatus.COMPLETED for i in infos)
+        assert len(infos) == 500
+        assert all(i.status is qrs.JobStatus.COMPLETED for i in infos)
         requests = [r for r in emu.requests if r.operation != "update_session"]
         assert {r.operation for r in requests} == {"list_jobs"}
         pages = math.ceil(500 / 200)
         assert len(polls) == 2
         assert len(requests) <= 2 * pages + pages  # pending pages twice, final pages once
-        assert polls[-1].done == 500 and polls[0].done == 0
+        assert polls[-1].done == 500
+        assert polls[0].done == 0
 
 
 async def test_as_completed_yields_in_completion_order(emu: Emulator) -> None:
@@ -313,7 +318,8 @@ def test_cli_demo_end_to_end_in_a_subprocess() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert "session" in out and "state=open" in out
+    assert "session" in out
+    assert "state=open" in out
     assert "Completed" in out
     assert "closed (state=closed)" in out
     assert "emu-token-" not in out + proc.stderr
