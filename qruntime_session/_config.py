@@ -540,11 +540,17 @@ def _yaml_layer(path: Path, *, origin: str) -> _Layer:
     except yaml.YAMLError as exc:
         # The YAML error's own text quotes the offending line, which may hold a secret:
         # report only the position.
+        # PyYAML's problem texts are fixed phrases, safe to show.
         where = ""
         mark = getattr(exc, "problem_mark", None)
         if mark is not None:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        raise ConfigurationError(f"config file {path} is not valid YAML{where}") from None
+        problem = getattr(exc, "problem", None)
+        detail = f" ({problem})" if isinstance(problem, str) else ""
+        raise ConfigurationError(
+            f"config file {path} is not valid YAML{where}{detail}; "
+            "quote values that contain colons, such as CRNs"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -734,6 +740,8 @@ def _resolve(layers: Sequence[_Layer]) -> ClientConfig:
 
     crn_item = _first(layers, "service_crn")
     if crn_item is None:
+        if "access_token" not in values and "api_key" not in values:
+            raise ConfigurationError(f"{_NO_CRN}; also {_NO_CREDENTIAL}")
         raise ConfigurationError(_NO_CRN)
     put("service_crn", crn_item)
     crn = crn_item.value
