@@ -229,11 +229,13 @@ class RuntimeClient:
 
         return Session(backend, mode, client=self, on_exit=on_exit)
 
-    def attach_session(self, session_id: str, *, on_exit: OnExit = "close") -> Session:
+    def attach_session(
+        self, session_id: str, *, backend: str | None = None, on_exit: OnExit = "close"
+    ) -> Session:
         """A :class:`Session` for an existing session id; entering it reads the session."""
         from ._session import Session
 
-        return Session.attach(session_id, client=self, on_exit=on_exit)
+        return Session.attach(session_id, client=self, backend=backend, on_exit=on_exit)
 
     def job(self, job_id: str) -> Job:
         """A handle on an existing job (no request is sent until you use it)."""

@@ -140,6 +140,7 @@ class Session:
         self._client = client
         self._owns_client = client is None
         self._attach_id: str | None = None
+        self._backend_known = True
         self._status = _State.UNOPENED
         self._jobs: dict[str, Job] = {}
         # Job POSTs in flight, and a gate that submission recovery closes while it lists the
@@ -153,14 +154,26 @@ class Session:
 
     @classmethod
     def attach(
-        cls, session_id: str, *, client: RuntimeClient, on_exit: OnExit = "close"
+        cls,
+        session_id: str,
+        *,
+        client: RuntimeClient,
+        backend: str | None = None,
+        on_exit: OnExit = "close",
     ) -> Session:
         """A handle on an existing session: entering it reads ``GET /v1/sessions/{id}``
-        instead of creating one; exiting closes (or drains) it like any other."""
+        instead of creating one; exiting closes (or drains) it like any other.
+
+        Jobs are submitted to the session's backend as the service reports it
+        (``backend_name``), or to ``backend`` when given.
+        """
         if not is_nonempty_str(session_id):
             raise errors.InvalidInputError("session_id must be a non-empty string")
-        self = cls("attached", SessionMode.BATCH, client=client, on_exit=on_exit)
+        if backend is not None and not is_nonempty_str(backend):
+            raise errors.InvalidInputError("backend must be a non-empty string when given")
+        self = cls(backend or "unknown", SessionMode.BATCH, client=client, on_exit=on_exit)
         self._attach_id = session_id
+        self._backend_known = backend is not None
         return self
 
     def __repr__(self) -> str:
@@ -196,7 +209,9 @@ class Session:
                 self.id = details.id
                 self.state = details.state
                 self.mode = details.mode or self.mode
-                self.backend = details.backend_name or self.backend
+                if not self._backend_known and details.backend_name:
+                    self.backend = details.backend_name
+                    self._backend_known = True
             else:
                 await self._create()
         except BaseException:
@@ -262,6 +277,12 @@ class Session:
         if not is_nonempty_str(program_id):
             raise errors.InvalidInputError("program_id must be a non-empty string, e.g. 'sampler'")
         clean_params = check_json_params({} if params is None else params)
+        if not self._backend_known:
+            raise errors.InvalidInputError(
+                f"session {self.id} did not report its backend; "
+                "pass backend= to attach_session() to submit jobs to it",
+                session_id=self.id,
+            )
         clean_tags = _check_tags(tags)
         submission_tag: str | None = None
         if client.submission_tags:

@@ -452,3 +452,23 @@ def test_works_in_a_loop_it_did_not_start() -> None:
         assert loop.run_until_complete(cell()) == "sess-1"
     finally:
         loop.close()
+
+
+async def test_attached_session_without_a_known_backend_refuses_to_guess(
+    wire: Wire, client: qrs.RuntimeClient
+) -> None:
+    """An attached session whose backend the service does not report sends no job without backend=."""
+    details = {"id": "sess-7", "state": "open", "backend_name": None, "mode": "batch"}
+    wire.add("GET", f"{SESSIONS}/sess-7", 200, details, repeat=True)
+    wire.add("DELETE", CLOSE, 204, repeat=True)
+    wire.add("POST", JOBS, 200, {"id": "job-1"})
+    async with client.attach_session("sess-7") as session:
+        with pytest.raises(errors.InvalidInputError, match="backend"):
+            await session.submit_job("sampler", PARAMS)
+    async with client.attach_session("sess-7", backend="ibm_fez") as session:
+        await session.submit_job("sampler", PARAMS)
+    job_bodies = [body for method, url, _, body in wire.log if url == JOBS]
+    assert job_bodies == [
+        {"program_id": "sampler", "backend": "ibm_fez", "session_id": "sess-7", "params": PARAMS}
+    ]
+    assert wire.methods().count(("DELETE", "/v1/sessions/sess-7/close")) == 2
