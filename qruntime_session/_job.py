@@ -67,6 +67,7 @@ class Job:
         return info
 
     def _ids(self, exc: errors.QRuntimeError) -> errors.QRuntimeError:
+        """Record this job's ids on ``exc`` (they exist, so the error must name them)."""
         exc._attach_ids(job_id=self.id, session_id=self.session_id)
         return exc
 
@@ -81,7 +82,8 @@ class Job:
             )
             return self._record(job_info_from_api(response.json()))
         except errors.QRuntimeError as exc:
-            raise self._ids(exc) from exc.__cause__
+            self._ids(exc)
+            raise
         except ValueError as exc:
             raise self._ids(
                 errors.UnexpectedStatusError(f"get_job answered with an unreadable body: {exc}")
@@ -157,7 +159,8 @@ class Job:
                 operation="get_job_results_jid",
             )
         except errors.QRuntimeError as exc:
-            raise self._ids(exc) from exc.__cause__
+            self._ids(exc)
+            raise
         if response.status == 204:
             raise errors.JobResultUnavailableError(
                 f"job {self.id} has no final result (the service answered 204)",
@@ -186,7 +189,8 @@ class Job:
                 operation="cancel_job_jid",
             )
         except errors.QRuntimeError as exc:
-            raise self._ids(exc) from exc.__cause__
+            self._ids(exc)
+            raise
         log.debug("cancelled job %s", self.id)
 
     async def logs(self) -> str:
@@ -199,7 +203,8 @@ class Job:
                 operation="get_jog_logs_jid",
             )
         except errors.QRuntimeError as exc:
-            raise self._ids(exc) from exc.__cause__
+            self._ids(exc)
+            raise
         return response.text
 
     async def metrics(self) -> JobMetrics:
@@ -210,7 +215,8 @@ class Job:
             )
             return job_metrics_from_api(response.json())
         except errors.QRuntimeError as exc:
-            raise self._ids(exc) from exc.__cause__
+            self._ids(exc)
+            raise
         except ValueError as exc:
             raise self._ids(
                 errors.UnexpectedStatusError(
