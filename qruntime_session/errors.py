@@ -23,11 +23,19 @@ what the caller can do next::
     │   ├── ConfigurationError         (also ValueError) settings are missing or malformed
     │   ├── InvalidInputError          (also ValueError) an argument was rejected before sending
     │   └── SessionStateError          the session is not open (not entered, or already closed)
-    └── JobError                       a job reached an outcome other than success
-        ├── JobFailedError             the job ended ``Failed``
-        ├── JobCancelledError          the job ended ``Cancelled`` (``ran_too_long`` for 1305)
-        ├── JobResultUnavailableError  ``GET …/results`` answered 204: no final result
-        └── JobTimeoutError            (also TimeoutError) ``wait(timeout=…)`` ran out
+    ├── JobError                       a job reached an outcome other than success
+    │   ├── JobFailedError             the job ended ``Failed``
+    │   ├── JobCancelledError          the job ended ``Cancelled`` (``ran_too_long`` for 1305)
+    │   ├── JobResultUnavailableError  ``GET …/results`` answered 204: no final result
+    │   └── JobTimeoutError            (also TimeoutError) ``wait(timeout=…)`` ran out
+    └── WorkflowError                  the Arazzo executor (``qruntime_session.workflows``)
+        ├── DocumentError              (also ValueError) the document is invalid; nothing sent
+        ├── ExpressionError            (also ValueError) an expression breaks the grammar
+        ├── WorkflowInputError         (also InvalidInputError) inputs fail their schema
+        ├── MissingExtraError          (also ImportError) install ``qruntime-session[workflows]``
+        └── WorkflowFailedError        the workflow ran and failed (names sessions left open)
+            ├── StepFailedError        a step failed and no action recovered it
+            └── StepLimitError         more steps ran than ``max_steps`` allows
 
 Every error carries the same structured fields (``None`` where they do not apply):
 ``status``, ``codes`` (IBM error codes, as strings), ``errors`` (the IBM error items),
