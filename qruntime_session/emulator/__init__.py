@@ -1,0 +1,41 @@
+"""A local emulator of IBM's Qiskit Runtime REST API (sessions, jobs) and IAM token service.
+
+Written from IBM's published documents, independently of the client: nothing in this
+package imports the rest of ``qruntime_session``. See ``docs/emulator.md``.
+
+>>> async with run_emulator(EmulatorConfig(queue_seconds=None)) as emu:   # doctest: +SKIP
+...     emu.base_url, emu.token, emu.service_crn
+...     emu.faults.add("create_job", nth=1, status=503, headers={"Retry-After": "2"})
+...     emu.finish_job(job_id, JobOutcome.failed("boom", reason_code=1517))
+"""
+
+from ._app import API_VERSIONS, MORE_INFO_URL, TRACE_HEADER, ApiVersion, load_openapi
+from ._clock import Clock, ManualClock, SystemClock
+from ._config import DEFAULT_SERVICE_CRN, EmulatorConfig
+from ._emulator import EMULATOR_KEY, Emulator, create_app, run_emulator, serve
+from ._faults import OPERATIONS, Fault, FaultPlan
+from ._records import RecordedRequest
+from ._state import JobOutcome
+
+__all__ = [
+    "API_VERSIONS",
+    "DEFAULT_SERVICE_CRN",
+    "EMULATOR_KEY",
+    "MORE_INFO_URL",
+    "OPERATIONS",
+    "TRACE_HEADER",
+    "ApiVersion",
+    "Clock",
+    "Emulator",
+    "EmulatorConfig",
+    "Fault",
+    "FaultPlan",
+    "JobOutcome",
+    "ManualClock",
+    "RecordedRequest",
+    "SystemClock",
+    "create_app",
+    "load_openapi",
+    "run_emulator",
+    "serve",
+]

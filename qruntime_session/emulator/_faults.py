@@ -1,0 +1,144 @@
+"""Fault injection: make chosen calls of an operation answer badly.
+
+A fault targets one operation (an OpenAPI operation id, ``iam_token``, ``get_versions``, or
+``"*"`` for every request) and a window of its calls, counted from the moment the fault is
+added: calls ``nth`` .. ``nth + times - 1`` (``times=None``: every call from ``nth`` on).
+Faults are applied before authentication and validation, like a misbehaving gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+
+__all__ = ["OPERATIONS", "Fault", "FaultPlan"]
+
+#: Every operation the emulator answers, as recorded in ``RecordedRequest.operation``.
+OPERATIONS: tuple[str, ...] = (
+    "create_session",
+    "get_session",
+    "update_session",
+    "delete_session_close",
+    "create_job",
+    "list_jobs",
+    "get_job",
+    "get_job_results_jid",
+    "cancel_job_jid",
+    "get_jog_logs_jid",
+    "get_job_metrics_jid",
+    "get_versions",
+    "get_openapi",
+    "iam_token",
+)
+
+DropMode = Literal["before", "after"]
+
+
+@attrs.define(kw_only=True)
+class Fault:
+    """One planned fault. ``hits`` counts the calls it has affected so far."""
+
+    operation: str
+    nth: int
+    times: int | None
+    status: int | None
+    body: Any = attrs.field(repr=False)
+    headers: Mapping[str, str]
+    delay: float | None
+    drop: DropMode | None
+    start: int = attrs.field(repr=False)
+    hits: int = 0
+
+    def covers(self, call_index: int) -> bool:
+        """Whether the ``call_index``-th call (1-based, since the fault was added) is hit."""
+        relative = call_index - self.start
+        if relative < self.nth:
+            return False
+        return self.times is None or relative < self.nth + self.times
+
+    @property
+    def exhausted(self) -> bool:
+        """True once every call in the fault's window has happened."""
+        return self.times is not None and self.hits >= self.times
+
+
+@attrs.define
+class FaultPlan:
+    """The emulator's list of faults (``emu.faults``)."""
+
+    _faults: list[Fault] = attrs.field(factory=list)
+    _calls: dict[str, int] = attrs.field(factory=dict)
+
+    def add(
+        self,
+        operation: str,
+        *,
+        nth: int = 1,
+        times: int | None = 1,
+        status: int | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        delay: float | None = None,
+        drop: DropMode | None = None,
+    ) -> Fault:
+        """Plan a fault for calls ``nth`` .. ``nth + times - 1`` of ``operation``.
+
+        - ``status`` (with optional ``body`` and ``headers``): answer this status instead of
+          handling the request. ``body``: a dict/list (sent as JSON), ``str`` (text) or
+          ``bytes``; ``None`` sends IBM's error body for the status.
+        - ``delay``: wait this many seconds first (alone: then handle the request normally).
+        - ``drop="before"``: close the connection without handling the request (nothing is
+          created). ``drop="after"``: handle the request (a job IS created) and close the
+          connection instead of answering.
+        """
+        if operation != "*" and operation not in OPERATIONS:
+            raise ValueError(f"unknown operation {operation!r}; expected one of {OPERATIONS}")
+        if nth < 1:
+            raise ValueError("nth counts from 1")
+        if times is not None and times < 1:
+            raise ValueError("times must be >= 1 or None")
+        if status is not None and drop is not None:
+            raise ValueError("a fault either answers a status or drops the connection, not both")
+        if status is None and drop is None and delay is None:
+            raise ValueError("a fault needs status=, drop= or delay=")
+        if status is not None and not 100 <= status <= 599:
+            raise ValueError(f"invalid HTTP status {status}")
+        if drop is not None and drop not in ("before", "after"):
+            raise ValueError("drop must be 'before' or 'after'")
+        if delay is not None and delay < 0:
+            raise ValueError("delay must be >= 0")
+        fault = Fault(
+            operation=operation,
+            nth=nth,
+            times=times,
+            status=status,
+            body=body,
+            headers=dict(headers or {}),
+            delay=delay,
+            drop=drop,
+            start=self._calls.get(operation, 0),
+        )
+        self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Remove every planned fault (call counters keep running)."""
+        self._faults.clear()
+
+    @property
+    def faults(self) -> list[Fault]:
+        """The planned faults, in the order they were added."""
+        return list(self._faults)
+
+    def on_call(self, operation: str) -> Fault | None:
+        """Count one call of ``operation`` and return the first fault that covers it."""
+        count = self._calls[operation] = self._calls.get(operation, 0) + 1
+        every = self._calls["*"] = self._calls.get("*", 0) + 1
+        for fault in self._faults:
+            index = every if fault.operation == "*" else count
+            if (fault.operation in ("*", operation)) and fault.covers(index):
+                fault.hits += 1
+                return fault
+        return None

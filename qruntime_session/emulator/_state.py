@@ -1,0 +1,700 @@
+"""The emulated service's state: sessions, jobs and how they move through time.
+
+Time is lazy: nothing runs in the background. Before every request (and every control call)
+the store replays, in chronological order, every transition that the clock says is due —
+job starts, job ends, a session going inactive or reaching its ``max_ttl``. Timestamps are
+the scheduled instants, not the moment somebody looked.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import random
+import secrets
+from typing import Any, Literal
+
+import attrs
+
+from ._clock import isoformat
+from ._config import EmulatorConfig
+from ._errors import ApiError
+from ._results import job_logs, result_for, total_shots
+
+__all__ = [
+    "PENDING",
+    "TERMINAL",
+    "JobOutcome",
+    "JobRecord",
+    "SessionRecord",
+    "Store",
+]
+
+JobStatus = Literal[
+    "Queued", "Running", "Completed", "Failed", "Cancelled", "Cancelled - Ran too long"
+]
+FinalStatus = Literal["Completed", "Failed", "Cancelled", "Cancelled - Ran too long"]
+PENDING = frozenset({"Queued", "Running"})
+TERMINAL = frozenset({"Completed", "Failed", "Cancelled", "Cancelled - Ran too long"})
+
+RAN_TOO_LONG_CODE = 1305
+_XID_ALPHABET = "0123456789abcdefghijklmnopqrstuv"
+
+
+@attrs.frozen(kw_only=True)
+class JobOutcome:
+    """How a job ends. Build one with the class methods."""
+
+    status: FinalStatus = "Completed"
+    reason: str | None = None
+    reason_code: int | None = None
+    reason_solution: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.status not in TERMINAL:
+            raise ValueError(f"an outcome must be a final status, not {self.status!r}")
+        if self.reason_code is not None and not 1000 <= self.reason_code <= 9999:
+            raise ValueError("reason_code must be within 1000..9999")
+
+    @classmethod
+    def completed(cls) -> JobOutcome:
+        """The job ends ``Completed`` and has a result."""
+        return cls()
+
+    @classmethod
+    def failed(
+        cls,
+        reason: str = "The job failed while running on the backend.",
+        *,
+        reason_code: int | None = 1517,
+        reason_solution: str | None = "Check the job's input and try again.",
+    ) -> JobOutcome:
+        """The job ends ``Failed`` with this reason (``GET …/results`` answers 204)."""
+        return cls(
+            status="Failed",
+            reason=reason,
+            reason_code=reason_code,
+            reason_solution=reason_solution,
+        )
+
+    @classmethod
+    def cancelled(cls, reason: str | None = "The job was cancelled.") -> JobOutcome:
+        """The job ends ``Cancelled`` (no result)."""
+        return cls(status="Cancelled", reason=reason)
+
+    @classmethod
+    def ran_too_long(cls) -> JobOutcome:
+        """``Cancelled - Ran too long``: ``state.status`` Cancelled, ``reason_code`` 1305."""
+        return cls(
+            status="Cancelled - Ran too long",
+            reason="The job was cancelled because it ran longer than its maximum execution time.",
+            reason_code=RAN_TOO_LONG_CODE,
+            reason_solution="Raise the job's maximum execution time or split the work.",
+        )
+
+
+@attrs.define(kw_only=True)
+class SessionRecord:
+    """One session, mutated only by the :class:`Store`."""
+
+    id: str
+    mode: str
+    backend_name: str | None
+    max_ttl: int
+    interactive_ttl: int
+    active_ttl: int
+    user_id: str
+    state: str = "open"
+    state_reason: str = "session_created"
+    accepting_jobs: bool = True
+    closing_reason: str | None = None
+    started_at: float | None = None
+    activated_at: float | None = None
+    closed_at: float | None = None
+    last_job_started: float | None = None
+    last_job_completed: float | None = None
+    timestamps: list[tuple[str, float]] = attrs.field(factory=list)
+
+    def enter(self, state: str, at: float, reason: str) -> None:
+        """Move to ``state`` at time ``at`` and remember why."""
+        self.state = state
+        self.state_reason = reason
+        self.timestamps.append((state, at))
+        if state == "active":
+            self.activated_at = at
+            if self.started_at is None:
+                self.started_at = at
+        elif state == "closed":
+            self.closed_at = at
+            self.accepting_jobs = False
+
+    def to_json(self, now: float) -> dict[str, Any]:
+        """The ``JobSession`` body."""
+        elapsed: float | None = None
+        if self.started_at is not None:
+            end = self.closed_at if self.closed_at is not None else now
+            elapsed = round(max(end - self.started_at, 0.0), 3)
+        return {
+            "id": self.id,
+            "backend_name": self.backend_name,
+            "mode": self.mode,
+            "state": self.state,
+            "state_reason": self.state_reason,
+            "accepting_jobs": self.accepting_jobs,
+            "started_at": _iso_or_none(self.started_at),
+            "activated_at": _iso_or_none(self.activated_at),
+            "closed_at": _iso_or_none(self.closed_at),
+            "last_job_started": _iso_or_none(self.last_job_started),
+            "last_job_completed": _iso_or_none(self.last_job_completed),
+            "interactive_ttl": self.interactive_ttl,
+            "max_ttl": self.max_ttl,
+            "active_ttl": self.active_ttl,
+            "timestamps": [
+                {"status": state, "timestamp": isoformat(at)} for state, at in self.timestamps
+            ],
+            "user_id": self.user_id,
+            "elapsed_time": elapsed,
+        }
+
+
+@attrs.define(kw_only=True)
+class JobRecord:
+    """One job, mutated only by the :class:`Store`."""
+
+    id: str
+    program_id: str
+    backend: str
+    session_id: str | None
+    params: dict[str, Any] | None = attrs.field(repr=False)
+    tags: list[str]
+    cost: int
+    log_level: str | None
+    runtime: str | None
+    calibration_id: str | None
+    private: bool
+    user_id: str
+    caller: str | None
+    created: float
+    queue_seconds: float | None
+    run_seconds: float | None
+    planned: JobOutcome | None
+    status: JobStatus = "Queued"
+    reason: str | None = None
+    reason_code: int | None = None
+    reason_solution: str | None = None
+    started: float | None = None
+    finished: float | None = None
+    result_taken: bool = False
+
+    @property
+    def pending(self) -> bool:
+        """Queued or Running."""
+        return self.status in PENDING
+
+    @property
+    def qpu_seconds(self) -> float:
+        """Emulated usage: the time the job spent Running."""
+        if self.started is None or self.finished is None:
+            return 0.0
+        return round(max(self.finished - self.started, 0.0), 3)
+
+    def state_json(self) -> dict[str, Any]:
+        """The ``state`` object: ``status`` plus the reason fields that are set."""
+        status = "Cancelled" if self.status == "Cancelled - Ran too long" else self.status
+        state: dict[str, Any] = {"status": status}
+        if self.reason is not None:
+            state["reason"] = self.reason
+        if self.reason_code is not None:
+            state["reason_code"] = self.reason_code
+        if self.reason_solution is not None:
+            state["reason_solution"] = self.reason_solution
+        return state
+
+    def usage_json(self) -> dict[str, Any]:
+        """The 2026-03-15+ ``usage`` object."""
+        return {
+            "qpu_charge_time_seconds": self.qpu_seconds,
+            "status": "pending" if self.pending else "complete",
+        }
+
+    def to_json(self, *, include_params: bool) -> dict[str, Any]:
+        """The ``JobResponse`` body."""
+        body: dict[str, Any] = {
+            "id": self.id,
+            "backend": self.backend,
+            "status": self.status,
+            "state": self.state_json(),
+            "program": {"id": self.program_id},
+            "created": isoformat(self.created),
+            "cost": self.cost,
+            "user_id": self.user_id,
+            "tags": list(self.tags),
+            "usage": self.usage_json(),
+        }
+        if self.session_id is not None:
+            body["session_id"] = self.session_id
+        if self.runtime is not None:
+            body["runtime"] = self.runtime
+        if self.calibration_id is not None:
+            body["calibration_id"] = self.calibration_id
+        if self.private:
+            body["private"] = True
+        if self.run_seconds is not None:
+            body["estimated_running_time_seconds"] = float(self.run_seconds)
+        if include_params and not self.private and self.params is not None:
+            body["params"] = self.params
+        return body
+
+    def metrics_json(self, qiskit_version: str) -> dict[str, Any]:
+        """The 2026-04-15 ``JobMetrics`` body."""
+        if self.started is None:
+            execution_ns = 0
+        elif self.qpu_seconds > 0:
+            execution_ns = int(self.qpu_seconds * 0.8 * 1e9)
+        else:
+            execution_ns = total_shots(self.program_id, self.params) * 250_000
+        body: dict[str, Any] = {
+            "timestamps": {
+                "created": isoformat(self.created),
+                "running": _iso_or_none(self.started),
+                "finished": _iso_or_none(self.finished),
+            },
+            "usage": self.usage_json(),
+            "circuits_execution_time_ns": execution_ns,
+            "qiskit_version": qiskit_version,
+        }
+        if self.caller is not None:
+            body["caller"] = self.caller
+        return body
+
+    def logs_text(self) -> str:
+        """Plain-text logs for the stages reached so far."""
+        return job_logs(
+            job_id=self.id,
+            program_id=self.program_id,
+            backend=self.backend,
+            session_id=self.session_id,
+            params=self.params,
+            created=isoformat(self.created),
+            started=_iso_or_none(self.started),
+            finished=_iso_or_none(self.finished),
+            status=self.status,
+            reason=self.reason,
+        )
+
+
+def _iso_or_none(timestamp: float | None) -> str | None:
+    return None if timestamp is None else isoformat(timestamp)
+
+
+@attrs.define
+class _Plan:
+    outcome: JobOutcome
+    program_id: str | None
+    remaining: int | None
+
+
+class Store:
+    """All sessions and jobs of the emulated instance, plus the rules that move them."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.sessions: dict[str, SessionRecord] = {}
+        self.jobs: dict[str, JobRecord] = {}
+        self._plans: list[_Plan] = []
+        self._creations: collections.deque[float] = collections.deque()
+        self._counter = 0
+        # Ids need not be unpredictable; a seed makes them reproducible.
+        seeded = random.Random(config.seed)  # noqa: S311
+        self._random: random.Random = secrets.SystemRandom() if config.seed is None else seeded
+
+    # ----------------------------------------------------------------------------- time
+
+    def now(self) -> float:
+        """The configured clock's time."""
+        return self.config.clock.now()
+
+    def new_id(self) -> str:
+        """An xid-style id: 20 lowercase base32hex characters (time, randomness, counter)."""
+        self._counter = (self._counter + 1) % (1 << 24)
+        raw = (
+            (int(self.now()) & 0xFFFFFFFF) << 64
+            | self._random.getrandbits(40) << 24
+            | self._counter
+        )
+        value = raw << 4  # 96 bits padded to 100 = 20 characters of 5 bits
+        return "".join(_XID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(20)))
+
+    def tick(self) -> float:
+        """Apply, in time order, every transition due by now; return now."""
+        now = self.now()
+        while True:
+            due = self._next_event(now)
+            if due is None:
+                return now
+            at, _rank, action = due
+            action(at)
+
+    def _next_event(self, now: float) -> tuple[float, int, Any] | None:
+        best: tuple[float, int, Any] | None = None
+
+        def offer(at: float, rank: int, action: Any) -> None:
+            nonlocal best
+            if at <= now and (best is None or (at, rank) < (best[0], best[1])):
+                best = (at, rank, action)
+
+        for job in self.jobs.values():
+            if job.status == "Queued" and job.queue_seconds is not None:
+                offer(job.created + job.queue_seconds, 0, _bind(self._start, job))
+            elif job.status == "Running" and job.run_seconds is not None:
+                assert job.started is not None
+                if job.run_seconds > job.cost:
+                    offer(
+                        job.started + job.cost,
+                        1,
+                        _bind(self._finish, job, JobOutcome.ran_too_long()),
+                    )
+                else:
+                    offer(
+                        job.started + job.run_seconds,
+                        1,
+                        _bind(self._finish, job, job.planned or JobOutcome.completed()),
+                    )
+        for session in self.sessions.values():
+            if session.state == "closed":
+                continue
+            if session.started_at is not None:
+                offer(session.started_at + session.max_ttl, 2, _bind(self._expire, session))
+            if (
+                session.state == "active"
+                and session.last_job_completed is not None
+                and not self._has_pending(session)
+            ):
+                offer(
+                    session.last_job_completed + session.interactive_ttl,
+                    3,
+                    _bind(self._inactivate, session),
+                )
+        return best
+
+    # ------------------------------------------------------------------------ transitions
+
+    def _has_pending(self, session: SessionRecord) -> bool:
+        return any(job.pending for job in self.jobs.values() if job.session_id == session.id)
+
+    def _has_running(self, session: SessionRecord) -> bool:
+        return any(
+            job.status == "Running" for job in self.jobs.values() if job.session_id == session.id
+        )
+
+    def _start(self, job: JobRecord, at: float) -> None:
+        job.status = "Running"
+        job.started = at
+        session = self.sessions.get(job.session_id or "")
+        if session is None:
+            return
+        session.last_job_started = at
+        if session.backend_name is None:
+            session.backend_name = job.backend
+        if session.state in ("open", "inactive"):
+            session.enter("active", at, "session_activated")
+
+    def _finish(self, job: JobRecord, outcome: JobOutcome, at: float) -> None:
+        job.status = outcome.status
+        job.reason = outcome.reason
+        job.reason_code = outcome.reason_code
+        job.reason_solution = outcome.reason_solution
+        job.finished = at
+        session = self.sessions.get(job.session_id or "")
+        if session is None:
+            return
+        if job.started is not None:
+            session.last_job_completed = at
+        self._close_if_drained(session, at)
+
+    def _close_if_drained(self, session: SessionRecord, at: float) -> None:
+        if (
+            session.state != "closed"
+            and not session.accepting_jobs
+            and not self._has_pending(session)
+        ):
+            session.enter("closed", at, session.closing_reason or "session_closed_early")
+
+    def _cancel_queued(self, session: SessionRecord, at: float, reason: str) -> None:
+        for job in self.jobs.values():
+            if job.session_id == session.id and job.status == "Queued":
+                self._finish(job, JobOutcome.cancelled(reason), at)
+
+    def _expire(self, session: SessionRecord, at: float) -> None:
+        session.accepting_jobs = False
+        session.enter("closed", at, "session_max_ttl_exceeded")
+        self._cancel_queued(session, at, "The session reached its max_ttl before the job ran.")
+
+    def _inactivate(self, session: SessionRecord, at: float) -> None:
+        session.enter("inactive", at, "session_inactivated_by_interactive_ttl")
+
+    # --------------------------------------------------------------------------- sessions
+
+    def create_session(
+        self,
+        *,
+        mode: str,
+        backend: str | None,
+        max_ttl: int | None,
+        interactive_ttl: int | None,
+        active_ttl: int | None,
+    ) -> SessionRecord:
+        """Open a session (state ``open``)."""
+        now = self.tick()
+        self._check_backend(backend)
+        ttl = max_ttl if max_ttl is not None else self.config.default_max_ttl
+        session = SessionRecord(
+            id=self.new_id(),
+            mode=mode,
+            backend_name=backend,
+            max_ttl=ttl,
+            interactive_ttl=(
+                interactive_ttl if interactive_ttl is not None else self.config.interactive_ttl
+            ),
+            active_ttl=active_ttl if active_ttl is not None else ttl,
+            user_id=self.config.user_id,
+        )
+        session.timestamps.append(("open", now))
+        self.sessions[session.id] = session
+        return session
+
+    def session(self, session_id: str) -> SessionRecord:
+        """The session with this id, or a 404 ``ApiError``."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise ApiError(404, "not_found", f"Session not found. Session ID: {session_id}")
+        return session
+
+    def set_accepting(self, session: SessionRecord, accepting: bool) -> None:
+        """PATCH: ``False`` drains the session (closes once no job is queued or running)."""
+        now = self.tick()
+        session.accepting_jobs = accepting
+        if accepting:
+            if session.state != "closed":
+                session.closing_reason = None
+            return
+        session.closing_reason = session.closing_reason or "session_closed_early"
+        self._close_if_drained(session, now)
+
+    def cancel_session(self, session: SessionRecord) -> None:
+        """DELETE …/close: refuse jobs, cancel queued ones, let running ones finish."""
+        now = self.tick()
+        if session.state == "closed":
+            return
+        session.accepting_jobs = False
+        session.closing_reason = "session_cancelled"
+        self._cancel_queued(session, now, "The session was closed before the job ran.")
+        self._close_if_drained(session, now)
+
+    # ------------------------------------------------------------------------------- jobs
+
+    def _check_backend(self, backend: str | None) -> None:
+        known = self.config.backends
+        if backend is not None and known is not None and backend not in known:
+            raise ApiError(404, "1007", f"Backend not found: {backend}")
+
+    def _check_rate(self, now: float) -> None:
+        limit = self.config.job_rate_limit
+        if limit is None:
+            return
+        period = self.config.job_rate_period
+        while self._creations and self._creations[0] <= now - period:
+            self._creations.popleft()
+        if len(self._creations) >= limit:
+            wait = self._creations[0] + period - now
+            headers = (
+                {"Retry-After": str(max(1, math.ceil(wait)))}
+                if self.config.rate_limit_retry_after
+                else {}
+            )
+            raise ApiError(
+                429,
+                "1202",
+                f"Too many requests. The limit is {limit} jobs per {period:g} seconds.",
+                headers=headers,
+            )
+
+    def create_job(
+        self,
+        *,
+        program_id: str,
+        backend: str,
+        params: dict[str, Any] | None,
+        session_id: str | None,
+        tags: list[str],
+        log_level: str | None,
+        cost: int | None,
+        runtime: str | None,
+        calibration_id: str | None,
+        private: bool,
+        caller: str | None,
+    ) -> JobRecord:
+        """Queue a job, or refuse it (rate limit, unknown backend/session, closed session)."""
+        now = self.tick()
+        self._check_rate(now)
+        self._check_backend(backend)
+        if session_id is not None:
+            session = self.session(session_id)
+            if session.state == "closed" or not session.accepting_jobs:
+                message = (
+                    "Session has been closed."
+                    if session.state == "closed"
+                    else "Session is not accepting jobs."
+                )
+                raise ApiError(self.config.closed_session_status, "1217", message)
+            if session.backend_name is not None and session.backend_name != backend:
+                raise ApiError(
+                    400,
+                    "bad_request",
+                    f"Backend {backend} does not match the session's backend "
+                    f"{session.backend_name}.",
+                )
+            if session.backend_name is None:
+                session.backend_name = backend
+        capped = self.config.max_job_cost if cost is None else min(cost, self.config.max_job_cost)
+        job = JobRecord(
+            id=self.new_id(),
+            program_id=program_id,
+            backend=backend,
+            session_id=session_id,
+            params=params,
+            tags=tags,
+            cost=capped,
+            log_level=log_level,
+            runtime=runtime,
+            calibration_id=calibration_id,
+            private=private,
+            user_id=self.config.user_id,
+            caller=caller,
+            created=now,
+            queue_seconds=self.config.queue_seconds,
+            run_seconds=self.config.run_seconds,
+            planned=self._take_plan(program_id),
+        )
+        self.jobs[job.id] = job
+        if self.config.job_rate_limit is not None:
+            self._creations.append(now)
+        return job
+
+    def _take_plan(self, program_id: str) -> JobOutcome | None:
+        for plan in self._plans:
+            if plan.program_id in (None, program_id):
+                if plan.remaining is not None:
+                    plan.remaining -= 1
+                    if plan.remaining == 0:
+                        self._plans.remove(plan)
+                return plan.outcome
+        return None
+
+    def plan_outcome(
+        self, outcome: JobOutcome, *, program_id: str | None, times: int | None
+    ) -> None:
+        """The next ``times`` created jobs (of ``program_id``, if given) end with ``outcome``."""
+        if times is not None and times < 1:
+            raise ValueError("times must be >= 1 or None")
+        self._plans.append(_Plan(outcome, program_id, times))
+
+    def job(self, job_id: str) -> JobRecord:
+        """The job with this id, or a 404 ``ApiError``."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, "not_found", f"Job not found. Job ID: {job_id}")
+        return job
+
+    def cancel_job(self, job: JobRecord) -> None:
+        """POST …/cancel: a Queued or Running job ends Cancelled; anything else is a 409."""
+        now = self.tick()
+        if not job.pending:
+            raise ApiError(
+                409,
+                "job_not_cancellable",
+                f"Job {job.id} is in non cancellable status {job.status}.",
+            )
+        self._finish(job, JobOutcome.cancelled("The job was cancelled by the user."), now)
+
+    def take_result(self, job: JobRecord) -> dict[str, Any] | None:
+        """The final result of a Completed job (``None``: answer 204). Private: read once."""
+        self.tick()
+        if job.status != "Completed" or job.result_taken:
+            return None
+        if job.private:
+            job.result_taken = True
+        assert job.started is not None
+        assert job.finished is not None
+        return result_for(
+            job_id=job.id,
+            program_id=job.program_id,
+            backend=job.backend,
+            params=job.params,
+            started=isoformat(job.started),
+            finished=isoformat(job.finished),
+        )
+
+    # ------------------------------------------------------------------- test controls
+
+    def start_job(self, job_id: str) -> None:
+        """Release a Queued job: it starts Running now."""
+        now = self.tick()
+        job = self._known(job_id)
+        if job.status != "Queued":
+            raise ValueError(f"job {job_id} is {job.status}, not Queued")
+        self._start(job, now)
+
+    def finish_job(self, job_id: str, outcome: JobOutcome | None) -> None:
+        """End a Queued or Running job now (Queued jobs start first, at the same instant)."""
+        now = self.tick()
+        job = self._known(job_id)
+        if not job.pending:
+            raise ValueError(f"job {job_id} already ended as {job.status}")
+        if job.status == "Queued":
+            self._start(job, now)
+        self._finish(job, outcome or job.planned or JobOutcome.completed(), now)
+
+    def _known(self, job_id: str) -> JobRecord:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise KeyError(f"no job {job_id!r}")
+        return job
+
+    def list_jobs(
+        self,
+        *,
+        pending: bool | None,
+        program: str | None,
+        backend: str | None,
+        session_id: str | None,
+        tags: list[str],
+        created_after: float | None,
+        created_before: float | None,
+        ascending: bool,
+    ) -> list[JobRecord]:
+        """The jobs matching every given filter, sorted by creation time."""
+        self.tick()
+        selected = [
+            job
+            for job in self.jobs.values()
+            if (pending is None or job.pending == pending)
+            and (program is None or job.program_id == program)
+            and (backend is None or job.backend == backend)
+            and (session_id is None or job.session_id == session_id)
+            and all(tag in job.tags for tag in tags)
+            and (created_after is None or job.created > created_after)
+            and (created_before is None or job.created < created_before)
+        ]
+        order = {job_id: index for index, job_id in enumerate(self.jobs)}
+        selected.sort(key=lambda job: (job.created, order[job.id]), reverse=not ascending)
+        return selected
+
+
+def _bind(function: Any, *args: Any) -> Any:
+    """``lambda at: function(*args, at)`` without late-binding surprises."""
+
+    def call(at: float) -> None:
+        function(*args, at)
+
+    return call

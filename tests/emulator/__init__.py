@@ -1,0 +1,1 @@
+"""Tests of qruntime_session.emulator, over real sockets with plain aiohttp."""
