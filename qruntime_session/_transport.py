@@ -91,8 +91,8 @@ def _is_absolute(url: str) -> bool:
 
 
 def _path_of(url: str) -> str:
-    """The path and query of ``url`` (what a DEBUG line shows)."""
-    rest = url.split("://", 1)[-1]
+    """The path of ``url``, without its query (a query may carry a secret): what logs show."""
+    rest = url.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
     slash = rest.find("/")
     return rest[slash:] if slash >= 0 else "/"
 

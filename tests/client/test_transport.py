@@ -360,7 +360,8 @@ async def test_secrets_never_reach_logs_or_reprs(
     async with make_client(recording_sleep) as client:
         await client.job("job-1").status()
         text = caplog.text + repr(client) + repr(client.config) + repr(client.transport.auth)
-    assert "GET /api/v1/jobs/job-1" in caplog.text  # the DEBUG line per request exists
+    assert "GET /api/v1/jobs/job-1 -> 200" in caplog.text  # the DEBUG line per request exists
+    assert "exclude_params" not in caplog.text  # queries are not logged (they may hold secrets)
     assert TOKEN not in text
     key_client = make_client(recording_sleep, api_key=API_KEY, iam_url=IAM)
     assert API_KEY not in repr(key_client.config) + repr(key_client.transport.auth)
