@@ -141,17 +141,7 @@ def sampler_result(
                 entry["samples"] = samples
             data[name] = entry
         results.append({"data": data, "metadata": {"shots": shots, "circuit_metadata": {}}})
-    return {
-        "results": results,
-        "metadata": {
-            "execution": {
-                "execution_spans": [
-                    {"start": started, "stop": finished, "pubs": list(range(len(results)))}
-                ]
-            },
-            "version": 2,
-        },
-    }
+    return _primitive_result(results, started, finished)
 
 
 def _observable_norm(observable: Any) -> float:
@@ -227,17 +217,7 @@ def estimator_result(
                 },
             }
         )
-    return {
-        "results": results,
-        "metadata": {
-            "execution": {
-                "execution_spans": [
-                    {"start": started, "stop": finished, "pubs": list(range(len(results)))}
-                ]
-            },
-            "version": 2,
-        },
-    }
+    return _primitive_result(results, started, finished)
 
 
 def _first(pairs: Any) -> Any:
@@ -309,3 +289,18 @@ def job_logs(
         level = "ERROR" if status == "Failed" else "INFO"
         lines.append(f"{finished} {level} qiskit_runtime: job finished as {status}{tail}")
     return "\n".join(lines) + "\n"
+
+
+def _primitive_result(results: list[dict[str, Any]], started: str, finished: str) -> dict[str, Any]:
+    """The V2 primitive result envelope: per-pub results plus one execution span."""
+    return {
+        "results": results,
+        "metadata": {
+            "execution": {
+                "execution_spans": [
+                    {"start": started, "stop": finished, "pubs": list(range(len(results)))}
+                ]
+            },
+            "version": 2,
+        },
+    }
