@@ -213,7 +213,7 @@ class Session:
                     self.backend = details.backend_name
                     self._backend_known = True
             else:
-                await self._create()
+                await self._create_closing_on_cancel()
         except BaseException:
             self._status = _State.CLOSED
             if self._owns_client:
@@ -222,6 +222,47 @@ class Session:
         self._status = _State.OPEN
         log.info("session %s open on %s (%s)", self.id, self.backend, self.mode.value)
         return self
+
+    async def _create_closing_on_cancel(self) -> None:
+        """Create the session; if cancelled meanwhile, still learn and close what was created.
+
+        A cancellation that arrives while ``POST /v1/sessions`` is in flight would otherwise
+        leave a session open whose id the client never saw. Instead the request is allowed to
+        finish (within ``Timeouts.close``), the session it created is closed, and the
+        cancellation is then re-raised.
+        """
+        task = asyncio.ensure_future(self._create())
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            await _shielded(self._settle_cancelled_create(task))
+            raise
+
+    async def _settle_cancelled_create(self, task: asyncio.Future[None]) -> None:
+        timeout = self.client.config.timeouts.close
+        try:
+            async with asyncio.timeout(timeout):
+                await task
+        except TimeoutError:
+            task.cancel()
+            log.warning(
+                "cancelled while creating a session; no answer within %ss, so a session may "
+                "exist that this client cannot name (it closes itself when idle)",
+                timeout,
+            )
+            return
+        except errors.QRuntimeError:
+            return  # the create failed: there is nothing to close
+        try:
+            await self._bounded_close("close")
+        except errors.QRuntimeError as exc:
+            log.warning(
+                "cancelled while opening session %s, and closing it failed: %s", self.id, exc
+            )
+        else:
+            log.info("cancelled while opening session %s; closed it", self.id)
 
     async def _create(self) -> None:
         client = self.client

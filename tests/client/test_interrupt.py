@@ -44,7 +44,12 @@ def test_sigint_under_asyncio_run_closes_the_session() -> None:
     """SIGINT cancels the task (asyncio.run, like ipykernel for async cells); the close still runs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QRUNTIME_", "QISKIT_"))}
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, env=env, check=False
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
     assert "STATE closed 1" in proc.stdout, proc.stdout + proc.stderr
     assert "INTERRUPTED" in proc.stdout

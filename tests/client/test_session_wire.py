@@ -472,3 +472,36 @@ async def test_attached_session_without_a_known_backend_refuses_to_guess(
         {"program_id": "sampler", "backend": "ibm_fez", "session_id": "sess-7", "params": PARAMS}
     ]
     assert wire.methods().count(("DELETE", "/v1/sessions/sess-7/close")) == 2
+
+
+async def test_cancellation_while_creating_closes_what_was_created(
+    wire: Wire, client: qrs.RuntimeClient
+) -> None:
+    """A cancel during POST /v1/sessions waits for its answer, closes that session, then propagates."""
+    release = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow_create(url: Any, **kwargs: Any) -> CallbackResult:
+        wire.log.append(("POST", str(url), {}, None))
+        started.set()
+        await release.wait()
+        return CallbackResult(status=200, payload={"id": "sess-late", "state": "open"})
+
+    wire.m.add(SESSIONS, method="POST", callback=slow_create)
+    wire.add("DELETE", CLOSE, 204)
+    session = qrs.Session("ibm_fez", "batch", client=client)
+
+    async def body() -> None:
+        async with session:
+            raise AssertionError("the block must not run")
+
+    task = asyncio.create_task(body())
+    await started.wait()
+    task.cancel()
+    await asyncio.sleep(0.01)
+    assert not task.done(), "the create's answer is awaited, not abandoned"
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert wire.methods() == [("POST", "/v1/sessions"), ("DELETE", "/v1/sessions/sess-late/close")]
+    assert session.id == "sess-late"
