@@ -1,0 +1,73 @@
+"""The README's example runs as written against `qruntime-session emulator` started from the shell."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _example() -> str:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    (example,) = [b for b in blocks if "async with Session(" in b]
+    return example
+
+
+def test_readme_example_runs_against_the_emulator_command(tmp_path: Path) -> None:
+    """Start the emulator CLI, point the example's environment at it, run it: the job completes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QRUNTIME_", "QISKIT_"))}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qruntime_session",
+            "emulator",
+            "--port",
+            "0",
+            "--queue-seconds",
+            "0.05",
+            "--run-seconds",
+            "0.05",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        fields: dict[str, str] = {}
+        for line in server.stdout:
+            if ":" in line and line.startswith("  "):
+                name, _, value = line.strip().partition(" : ")
+                fields[name.strip()] = value.split("  (")[0].strip()
+            if line.startswith("Press Ctrl+C"):
+                break
+        script = tmp_path / "example.py"
+        script.write_text(_example(), encoding="utf-8")
+        run_env = dict(env)
+        run_env["QRUNTIME_BASE_URL"] = fields["API base URL"]
+        run_env["QRUNTIME_ACCESS_TOKEN"] = fields["Bearer token"]
+        run_env["QISKIT_IBM_INSTANCE"] = fields["Service-CRN"]
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=run_env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        job_id, _, result = done.stdout.strip().partition(" ")
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", job_id)
+        assert "results" in result
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        for stream in (server.stdout, server.stderr):
+            if stream is not None:
+                stream.close()
