@@ -144,7 +144,10 @@ def test_empty_lists(tmp_path: Path, empty: str) -> None:
 @pytest.mark.parametrize("version", ["1.0.0", "1.0.1", "1.0.7"])
 def test_versions_accepted(tmp_path: Path, version: str) -> None:
     """DOC-02: every 1.0.x version is accepted."""
-    load_document(write_document(tmp_path, arazzo([workflow([step("s")])], version=version)))
+    document = load_document(
+        write_document(tmp_path, arazzo([workflow([step("s")])], version=version))
+    )
+    assert document.arazzo == version
 
 
 @pytest.mark.parametrize("version", ["1.1.0", "2.0.0", "1.0", "1.0.x"])

@@ -83,7 +83,9 @@ def test_parameter_without_in_on_workflow_step_is_fine(tmp_path: Path) -> None:
     parent = workflow(
         [{"stepId": "call", "workflowId": "child", "parameters": [{"name": "q", "value": "x"}]}]
     )
-    load(tmp_path, arazzo([parent, child]))
+    document = load(tmp_path, arazzo([parent, child]))
+    (param,) = document.workflows[0].steps[0].parameters
+    assert (param.name, param.location, param.value) == ("q", None, "x")
 
 
 def test_body_location_removed_in_1_0_1(tmp_path: Path) -> None:
@@ -257,7 +259,7 @@ def test_component_key_pattern(tmp_path: Path) -> None:
 
 def test_dotted_output_key_is_fine(tmp_path: Path) -> None:
     """DOC-09: dots, dashes and underscores are allowed in output keys."""
-    load(
+    document = load(
         tmp_path,
         arazzo(
             [
@@ -268,6 +270,8 @@ def test_dotted_output_key_is_fine(tmp_path: Path) -> None:
             ]
         ),
     )
+    assert dict(document.workflows[0].steps[0].outputs) == {"a.b-c_d": "$statusCode"}
+    assert dict(document.workflows[0].outputs) == {"x": "$steps.s.outputs.a.b-c_d"}
 
 
 def test_criterion_type_without_context(tmp_path: Path) -> None:
@@ -298,7 +302,16 @@ def test_goto_needs_exactly_one_target(tmp_path: Path, action: dict[str, Any]) -
 
 def test_bare_retry_is_valid(tmp_path: Path) -> None:
     """DOC-10: a bare retry (no target, no retryAfter) is valid despite the archived schema."""
-    load(tmp_path, arazzo([workflow([step("s", onFailure=[{"name": "r", "type": "retry"}])])]))
+    document = load(
+        tmp_path, arazzo([workflow([step("s", onFailure=[{"name": "r", "type": "retry"}])])])
+    )
+    (action,) = document.workflows[0].steps[0].on_failure
+    assert (action.name, action.type, action.step_id, action.retry_after) == (
+        "r",
+        "retry",
+        None,
+        None,
+    )
 
 
 def test_retry_is_not_a_success_action(tmp_path: Path) -> None:
