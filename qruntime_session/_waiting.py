@@ -119,9 +119,12 @@ async def as_completed(
             remaining = deadline - clock()
             if remaining <= 0:
                 left = [jid for watched in waiting.values() for jid in watched]
+                sessions = {sid for sid, watched in waiting.items() if watched}
                 raise errors.JobTimeoutError(
                     f"{len(left)} of {total} job(s) were not final after {timeout}s",
                     job_id=left[0] if len(left) == 1 else None,
+                    job_ids=left,
+                    session_id=next(iter(sessions)) if len(sessions) == 1 else None,
                 )
             delay = min(delay, remaining)
         await client._sleep(delay)

@@ -335,4 +335,11 @@ class JobResultUnavailableError(JobError):
 
 
 class JobTimeoutError(JobError, TimeoutError):
-    """``Job.wait(timeout=…)`` ran out before the job reached a final status."""
+    """A wait ran out before the job(s) reached a final status; the jobs keep running.
+
+    ``job_ids`` names every job that was not final yet (``job_id`` too, when it is one).
+    """
+
+    def __init__(self, message: str, *, job_ids: Sequence[str] = (), **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.job_ids = tuple(job_ids) or ((self.job_id,) if self.job_id else ())

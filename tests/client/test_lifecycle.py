@@ -214,6 +214,11 @@ async def test_wait_timeout_raises_without_cancelling(emu: Emulator) -> None:
                 await job.wait(timeout=0.05)
             assert info.value.job_id == job.id
             assert await job.status() is qrs.JobStatus.QUEUED
+            other = await session.submit_job("sampler", PARAMS)
+            with pytest.raises(errors.JobTimeoutError) as many:
+                await session.wait_all([job, other], timeout=0.05)
+            assert set(many.value.job_ids) == {job.id, other.id}
+            assert many.value.session_id == session.id
 
 
 async def test_statuses_yield_each_change(emu: Emulator) -> None:
