@@ -44,10 +44,16 @@ class Job:
     """
 
     def __init__(
-        self, job_id: str, *, client: RuntimeClient, session_id: str | None = None
+        self,
+        job_id: str,
+        *,
+        client: RuntimeClient,
+        session_id: str | None = None,
+        program_id: str | None = None,
     ) -> None:
         self.id = job_id
         self.session_id = session_id
+        self.program_id = program_id  # known from submission, else learnt from the job's info
         self._client = client
         self.last_info: JobInfo | None = None
 
@@ -64,6 +70,8 @@ class Job:
         self.last_info = info
         if self.session_id is None:
             self.session_id = info.session_id
+        if self.program_id is None:
+            self.program_id = info.program_id
         return info
 
     def _ids(self, exc: errors.QRuntimeError) -> errors.QRuntimeError:
@@ -140,7 +148,28 @@ class Job:
             await self._client._sleep(delay)
 
     async def result(self, timeout: float | None = None) -> Any:
-        """Wait for the job, then return its result (``GET …/results``) decoded from JSON.
+        """Wait for the job, then return its result.
+
+        For a ``sampler`` or ``estimator`` job this is a
+        :class:`qruntime_session.primitives.PrimitiveResult` decoded from either result format
+        (a malformed body raises :class:`ResultDecodeError`); for any other program, the JSON
+        as :meth:`result_json` returns it. Errors are those of :meth:`result_json`.
+        """
+        body = await self.result_json(timeout)
+        if self.program_id not in ("sampler", "estimator"):
+            return body
+        from .primitives._decode import decode_primitive_result
+
+        try:
+            return decode_primitive_result(
+                body, program_id=self.program_id, job_id=self.id, session_id=self.session_id
+            )
+        except errors.QRuntimeError as exc:
+            self._ids(exc)
+            raise
+
+    async def result_json(self, timeout: float | None = None) -> Any:
+        """Wait for the job, then return its result (``GET …/results``) as JSON, as sent.
 
         A failed job raises :class:`JobFailedError`, a cancelled one
         :class:`JobCancelledError` (both carry ``reason``, ``reason_code``,
@@ -177,6 +206,12 @@ class Job:
             return response.json()
         except ValueError:
             return response.text
+        except RecursionError as exc:
+            raise errors.ResultDecodeError(
+                f"the result of job {self.id} nests too deeply to parse as JSON",
+                job_id=self.id,
+                session_id=self.session_id,
+            ) from exc
 
     async def cancel(self) -> None:
         """``POST /v1/jobs/{id}/cancel``; a job already final raises :class:`ConflictError`."""

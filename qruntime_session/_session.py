@@ -22,7 +22,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from . import errors
 from ._client import RuntimeClient
@@ -39,6 +39,9 @@ from ._wire import (
     session_details_from_api,
     update_session_body,
 )
+
+if TYPE_CHECKING:
+    from .primitives import EstimatorJob, SamplerJob
 
 __all__ = ["OnExit", "Session"]
 
@@ -336,9 +339,53 @@ class Session:
         assert self.id is not None
         body = create_job_body(program_id, self.backend, self.id, clean_params, clean_tags)
         job_id = await self._post_job(client, body, submission_tag)
-        job = Job(job_id, client=client, session_id=self.id)
+        job = Job(job_id, client=client, session_id=self.id, program_id=program_id)
         self._jobs[job_id] = job
         return job
+
+    async def run_sampler(
+        self,
+        pubs: Sequence[Any],
+        *,
+        shots: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        support_qiskit: bool = False,
+        tags: Sequence[str] = (),
+    ) -> SamplerJob:
+        """Submit a V2 ``sampler`` job built from ``pubs`` through :meth:`submit_job`.
+
+        Pubs are checked before anything is sent (see ``docs/results.md``); the returned job's
+        ``result()`` is a ``PrimitiveResult``.
+        """
+        from .primitives import SamplerJob, sampler_params
+
+        self._require_open("submit a job")
+        params = sampler_params(pubs, shots=shots, options=options, support_qiskit=support_qiskit)
+        job = await self.submit_job("sampler", params, tags=tags)
+        typed = SamplerJob(job.id, client=self.client, session_id=self.id, program_id="sampler")
+        self._jobs[job.id] = typed
+        return typed
+
+    async def run_estimator(
+        self,
+        pubs: Sequence[Any],
+        *,
+        precision: float | None = None,
+        options: Mapping[str, Any] | None = None,
+        support_qiskit: bool = False,
+        tags: Sequence[str] = (),
+    ) -> EstimatorJob:
+        """Submit a V2 ``estimator`` job built from ``pubs`` through :meth:`submit_job`."""
+        from .primitives import EstimatorJob, estimator_params
+
+        self._require_open("submit a job")
+        params = estimator_params(
+            pubs, precision=precision, options=options, support_qiskit=support_qiskit
+        )
+        job = await self.submit_job("estimator", params, tags=tags)
+        typed = EstimatorJob(job.id, client=self.client, session_id=self.id, program_id="estimator")
+        self._jobs[job.id] = typed
+        return typed
 
     async def _post_once(self, client: RuntimeClient, body: Mapping[str, Any]) -> str:
         await self._gate.wait()

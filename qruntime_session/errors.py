@@ -22,12 +22,14 @@ what the caller can do next::
     ├── UsageError                     the program asked for something that cannot be done
     │   ├── ConfigurationError         (also ValueError) settings are missing or malformed
     │   ├── InvalidInputError          (also ValueError) an argument was rejected before sending
-    │   └── SessionStateError          the session is not open (not entered, or already closed)
+    │   ├── SessionStateError          the session is not open (not entered, or already closed)
+    │   └── ExtraNotInstalledError     (also ImportError) install ``qruntime-session[<extra>]``
     ├── JobError                       a job reached an outcome other than success
     │   ├── JobFailedError             the job ended ``Failed``
     │   ├── JobCancelledError          the job ended ``Cancelled`` (``ran_too_long`` for 1305)
     │   ├── JobResultUnavailableError  ``GET …/results`` answered 204: no final result
     │   └── JobTimeoutError            (also TimeoutError) ``wait(timeout=…)`` ran out
+    ├── ResultDecodeError              (also ValueError) a result body is malformed for its program
     └── WorkflowError                  the Arazzo executor (``qruntime_session.workflows``)
         ├── DocumentError              (also ValueError) the document is invalid; nothing sent
         ├── ExpressionError            (also ValueError) an expression breaks the grammar
@@ -63,6 +65,7 @@ __all__ = [
     "ConnectError",
     "ConnectionLostError",
     "ErrorDetail",
+    "ExtraNotInstalledError",
     "InvalidInputError",
     "JobCancelledError",
     "JobError",
@@ -74,6 +77,7 @@ __all__ = [
     "QRuntimeError",
     "RateLimitError",
     "RequestTimeoutError",
+    "ResultDecodeError",
     "ServerError",
     "SessionStateError",
     "SubmissionUnknownError",
@@ -294,6 +298,14 @@ class SessionStateError(UsageError):
     """The session is not open: it was not entered yet, or it has been closed."""
 
 
+class ExtraNotInstalledError(UsageError, ImportError):
+    """A feature needs an optional dependency: ``extra`` names the package extra to install."""
+
+    def __init__(self, message: str, *, extra: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.extra = extra
+
+
 # -- job outcomes -------------------------------------------------------------------------
 
 
@@ -343,3 +355,15 @@ class JobTimeoutError(JobError, TimeoutError):
     def __init__(self, message: str, *, job_ids: Sequence[str] = (), **kw: Any) -> None:
         super().__init__(message, **kw)
         self.job_ids = tuple(job_ids) or ((self.job_id,) if self.job_id else ())
+
+
+# -- result bodies ------------------------------------------------------------------------
+
+
+class ResultDecodeError(QRuntimeError, ValueError):
+    """A job's result body is malformed for its program (e.g. a sampler result without
+    ``results``, a hex sample wider than ``num_bits``, nesting deeper than any result needs).
+
+    ``job_id`` and ``session_id`` name the job; ``body`` holds what was received, so nothing
+    is lost (``Job.result_json()`` returns it too).
+    """
