@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 
-from . import errors
+from . import errors, primitives
 from ._client import RuntimeClient
 from ._config import ClientConfig
 from ._job import Job
@@ -35,6 +35,7 @@ from .errors import (
     ConflictError,
     ConnectError,
     ConnectionLostError,
+    ExtraNotInstalledError,
     InvalidInputError,
     JobCancelledError,
     JobError,
@@ -46,6 +47,7 @@ from .errors import (
     QRuntimeError,
     RateLimitError,
     RequestTimeoutError,
+    ResultDecodeError,
     ServerError,
     SessionStateError,
     SubmissionUnknownError,
@@ -84,6 +86,7 @@ __all__ = [
     "ConflictError",
     "ConnectError",
     "ConnectionLostError",
+    "ExtraNotInstalledError",
     "InvalidInputError",
     "Job",
     "JobCancelledError",
@@ -101,6 +104,7 @@ __all__ = [
     "QRuntimeError",
     "RateLimitError",
     "RequestTimeoutError",
+    "ResultDecodeError",
     "RetryPolicy",
     "RuntimeClient",
     "ServerError",
@@ -118,6 +122,7 @@ __all__ = [
     "__version__",
     "as_completed",
     "errors",
+    "primitives",
 ]
 
 

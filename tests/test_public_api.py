@@ -20,6 +20,7 @@ EXPECTED_EXPORTS = {
     "ConflictError",
     "ConnectError",
     "ConnectionLostError",
+    "ExtraNotInstalledError",
     "InvalidInputError",
     "Job",
     "JobCancelledError",
@@ -37,6 +38,7 @@ EXPECTED_EXPORTS = {
     "QRuntimeError",
     "RateLimitError",
     "RequestTimeoutError",
+    "ResultDecodeError",
     "RetryPolicy",
     "RuntimeClient",
     "ServerError",
@@ -54,6 +56,7 @@ EXPECTED_EXPORTS = {
     "__version__",
     "as_completed",
     "errors",
+    "primitives",
 }
 
 
@@ -136,3 +139,29 @@ def test_the_library_never_configures_root_logging() -> None:
                     arg = node.args[0]
                     if isinstance(arg, ast.Constant):
                         assert str(arg.value).startswith("qruntime_session"), path
+
+
+def test_primitives_subpackage_exports_are_pinned() -> None:
+    """qruntime_session.primitives has its own sorted __all__, read as the public module."""
+    from qruntime_session import primitives
+
+    assert primitives.__all__ == sorted(primitives.__all__)
+    assert set(primitives.__all__) == {
+        "BitArray",
+        "DataBin",
+        "EstimatorJob",
+        "ExtraNotInstalledError",
+        "NDArray",
+        "PrimitiveResult",
+        "PubResult",
+        "ResultDecodeError",
+        "SamplerJob",
+        "SamplerPubResult",
+        "decode_primitive_result",
+        "estimator_params",
+        "sampler_params",
+    }
+    for name in primitives.__all__:
+        obj = getattr(primitives, name)
+        if isinstance(obj, type):
+            assert not obj.__module__.split(".")[-1].startswith("_"), (name, obj.__module__)

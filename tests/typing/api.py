@@ -16,6 +16,33 @@ async def uses_the_public_api(params: dict[str, Any]) -> None:
             assert_type(await job.status(), qrs.JobStatus)
             assert_type(await job.wait(timeout=10), qrs.JobInfo)
             assert_type(await job.result(), Any)
+            assert_type(await job.result_json(), Any)
+            sampler_job = await session.run_sampler(["OPENQASM 3.0;"], shots=100)
+            assert_type(sampler_job, qrs.primitives.SamplerJob)
+            sampled = await sampler_job.result()
+            assert_type(sampled, qrs.primitives.PrimitiveResult[qrs.primitives.SamplerPubResult])
+            assert_type(len(sampled), int)
+            first = sampled[0]
+            assert_type(first, qrs.primitives.SamplerPubResult)
+            joined = first.join_data()
+            assert_type(joined, qrs.primitives.BitArray)
+            assert_type(joined.get_counts(), dict[str, int])
+            assert_type(joined.get_counts(loc=(0,)), dict[str, int])
+            assert_type(joined.get_int_counts(), dict[int, int])
+            assert_type(joined.get_bitstrings(0), list[str])
+            assert_type(joined.shape, tuple[int, ...])
+            assert_type(first.data, qrs.primitives.DataBin)
+            assert_type(first.metadata, dict[str, Any])
+            for pub in sampled:
+                assert_type(pub, qrs.primitives.SamplerPubResult)
+            estimator_job = await session.run_estimator(
+                [("OPENQASM 3.0;", ["ZZ", {"XX": 0.5}])], precision=0.01
+            )
+            estimated = await estimator_job.result()
+            assert_type(estimated[0], qrs.primitives.PubResult)
+            evs = estimated[0].data["evs"]
+            assert_type(evs, Any)
+            assert_type(estimated.to_qiskit(), Any)
             assert_type(await session.details(), qrs.SessionDetails)
             infos = await session.wait_all([job])
             assert_type(infos, list[qrs.JobInfo])
@@ -26,3 +53,13 @@ async def uses_the_public_api(params: dict[str, Any]) -> None:
     except qrs.APIStatusError as exc:
         assert_type(exc.status, int | None)
         assert_type(exc.codes, tuple[str, ...])
+    except qrs.ResultDecodeError as exc:
+        assert_type(exc.job_id, str | None)
+    except qrs.ExtraNotInstalledError as exc:
+        assert_type(exc.extra, str)
+
+
+def reads_arrays(array: qrs.primitives.NDArray) -> None:
+    assert_type(array.shape, tuple[int, ...])
+    assert_type(array.tolist(), Any)
+    assert_type(float(array), float)
