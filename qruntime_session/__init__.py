@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 
 from . import errors, primitives
+from ._backends import BackendConfiguration, BackendInfo, BackendStatus
 from ._client import RuntimeClient
 from ._config import ClientConfig
 from ._job import Job
@@ -80,6 +81,9 @@ def as_completed(
 __all__ = [
     "APIStatusError",
     "AuthenticationError",
+    "BackendConfiguration",
+    "BackendInfo",
+    "BackendStatus",
     "BadRequestError",
     "ClientConfig",
     "ConfigurationError",

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 
-from . import errors
+from . import _backends, errors
 from ._auth import IAMApiKeyAuth, StaticTokenAuth
+from ._backends import BackendConfiguration, BackendInfo, BackendStatus
 from ._config import ClientConfig
 from ._job import Job
 from ._models import JobInfo, SessionMode
@@ -311,6 +312,31 @@ class RuntimeClient:
                 yield jobs
             if not jobs or len(jobs) < page_size or (count is not None and offset >= count):
                 return
+
+    # -- backends -----------------------------------------------------------------------
+
+    async def backends(self, *, status: bool = True) -> list[BackendInfo]:
+        """The instance's backends (``GET /v1/backends``), each with its
+        :class:`BackendStatus` fetched concurrently (``status=False`` skips those requests)."""
+        return await _backends.list_backends(self, status=status)
+
+    async def backend(self, name: str) -> BackendConfiguration:
+        """A backend's configuration (``GET /v1/backends/{name}/configuration``)."""
+        return await _backends.get_backend_configuration(self, name)
+
+    async def backend_status(self, name: str) -> BackendStatus:
+        """A backend's status and queue length (``GET /v1/backends/{name}/status``)."""
+        return await _backends.get_backend_status(self, name)
+
+    async def least_busy(
+        self, *, min_qubits: int | None = None, simulator: bool | None = False
+    ) -> BackendInfo | None:
+        """The operational backend with the fewest pending jobs (``None`` if none qualifies).
+
+        ``min_qubits`` and ``simulator`` (``None``: either) filter on each candidate's
+        configuration, fetched concurrently.
+        """
+        return await _backends.least_busy(self, min_qubits=min_qubits, simulator=simulator)
 
     async def _pace_submission(self) -> None:
         if self._pacer is not None:

@@ -14,6 +14,9 @@ PACKAGE = Path(qruntime_session.__file__).parent
 EXPECTED_EXPORTS = {
     "APIStatusError",
     "AuthenticationError",
+    "BackendConfiguration",
+    "BackendInfo",
+    "BackendStatus",
     "BadRequestError",
     "ClientConfig",
     "ConfigurationError",

@@ -9,6 +9,15 @@ import qruntime_session as qrs
 
 async def uses_the_public_api(params: dict[str, Any]) -> None:
     async with qrs.RuntimeClient(access_token="t", service_crn="crn:v1:x") as client:
+        backends = await client.backends()
+        assert_type(backends, list[qrs.BackendInfo])
+        assert_type(backends[0].pending_jobs, int | None)
+        assert_type(backends[0].status, qrs.BackendStatus | None)
+        config = await client.backend("ibm_fez")
+        assert_type(config.n_qubits, int | None)
+        assert_type(config.coupling_map, tuple[tuple[int, int], ...])
+        assert_type((await client.backend_status("ibm_fez")).operational, bool | None)
+        assert_type(await client.least_busy(min_qubits=2), qrs.BackendInfo | None)
         async with client.session("ibm_fez", qrs.SessionMode.BATCH, on_exit="drain") as session:
             assert_type(session.id, str | None)
             job = await session.submit_job("sampler", params, tags=["a"])

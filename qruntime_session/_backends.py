@@ -1,0 +1,284 @@
+"""Backends: ``GET /v1/backends``, ``/v1/backends/{name}/status`` and ``/configuration``.
+
+Typed records, their parsing from JSON (tolerant, unknown fields kept in ``raw``), and the
+requests :class:`RuntimeClient` sends for ``backends()``, ``backend(name)``,
+``backend_status(name)`` and ``least_busy()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+import attrs
+
+from . import errors
+from ._wire import _bool, _int, _mapping, _opt_str, _require_object, is_nonempty_str
+
+if TYPE_CHECKING:
+    from ._client import RuntimeClient
+
+__all__ = [
+    "BackendConfiguration",
+    "BackendInfo",
+    "BackendStatus",
+    "backend_configuration_from_api",
+    "backend_names_from_api",
+    "backend_status_from_api",
+    "get_backend_configuration",
+    "get_backend_status",
+    "least_busy",
+    "list_backends",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: How many status/configuration requests ``backends()`` and ``least_busy()`` run at once.
+CONCURRENCY = 8
+
+
+# -- records --------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class BackendStatus:
+    """``GET /v1/backends/{name}/status``. Unknown fields are kept in ``raw``.
+
+    ``operational`` is the service's boolean ``state``; ``status`` its text (e.g.
+    ``"active"``, ``"paused"``); ``pending_jobs`` its ``length_queue``.
+    """
+
+    name: str
+    operational: bool | None = None
+    status: str | None = None
+    message: str | None = None
+    pending_jobs: int | None = None
+    backend_version: str | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class BackendConfiguration:
+    """``GET /v1/backends/{name}/configuration`` (a QasmBackendConfiguration document).
+
+    The fields most programs need are typed; the whole document is in ``raw``.
+    """
+
+    name: str
+    backend_version: str | None = None
+    n_qubits: int | None = None
+    basis_gates: tuple[str, ...] = ()
+    coupling_map: tuple[tuple[int, int], ...] = ()
+    max_shots: int | None = None
+    max_experiments: int | None = None
+    simulator: bool | None = None
+    processor_type: Mapping[str, Any] | None = None
+    gates: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class BackendInfo:
+    """One backend of ``client.backends()``: its name, its status (``None`` when not asked for
+    with ``status=False``) and the list item as the service sent it (``raw``)."""
+
+    name: str
+    status: BackendStatus | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+    @property
+    def pending_jobs(self) -> int | None:
+        return self.status.pending_jobs if self.status is not None else None
+
+    @property
+    def operational(self) -> bool | None:
+        return self.status.operational if self.status is not None else None
+
+
+# -- wire -----------------------------------------------------------------------------------
+
+
+def backend_names_from_api(data: object) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(name, item)`` of each device in ``{"devices": [...]}`` (items are objects with a
+    ``name``; plain strings, an older shape, are accepted too)."""
+    obj = _require_object(data, "backend list")
+    devices = obj.get("devices")
+    if not isinstance(devices, list):
+        raise ValueError("backend list: the response has no 'devices' array")
+    out: list[tuple[str, Mapping[str, Any]]] = []
+    for item in devices:
+        if isinstance(item, str) and item:
+            out.append((item, {"name": item}))
+        elif isinstance(item, dict):
+            name = item.get("name", item.get("backend_name"))
+            if isinstance(name, str) and name:
+                out.append((name, item))
+    return out
+
+
+def backend_status_from_api(data: object, name: str) -> BackendStatus:
+    obj = _require_object(data, "backend status")
+    state = obj.get("state")
+    queue = _int(obj.get("length_queue"))
+    return BackendStatus(
+        name=_opt_str(obj.get("backend_name")) or name,
+        operational=_bool(state),
+        status=_opt_str(obj.get("status")),
+        message=_opt_str(obj.get("message")),
+        pending_jobs=max(queue, 0) if queue is not None else None,
+        backend_version=_opt_str(obj.get("backend_version")),
+        raw=obj,
+    )
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _edges(value: object) -> tuple[tuple[int, int], ...]:
+    if not isinstance(value, list):
+        return ()
+    edges: list[tuple[int, int]] = []
+    for pair in value:
+        if isinstance(pair, list) and len(pair) == 2:
+            a, b = _int(pair[0]), _int(pair[1])
+            if a is not None and b is not None:
+                edges.append((a, b))
+    return tuple(edges)
+
+
+def backend_configuration_from_api(data: object, name: str) -> BackendConfiguration:
+    obj = _require_object(data, "backend configuration")
+    gates = obj.get("gates")
+    gate_names = (
+        tuple(g["name"] for g in gates if isinstance(g, dict) and isinstance(g.get("name"), str))
+        if isinstance(gates, list)
+        else ()
+    )
+    return BackendConfiguration(
+        name=_opt_str(obj.get("backend_name")) or name,
+        backend_version=_opt_str(obj.get("backend_version")),
+        n_qubits=_int(obj.get("n_qubits")),
+        basis_gates=_strings(obj.get("basis_gates")),
+        coupling_map=_edges(obj.get("coupling_map")),
+        max_shots=_int(obj.get("max_shots")),
+        max_experiments=_int(obj.get("max_experiments")),
+        simulator=_bool(obj.get("simulator")),
+        processor_type=_mapping(obj.get("processor_type")),
+        gates=gate_names,
+        raw=obj,
+    )
+
+
+# -- requests -------------------------------------------------------------------------------
+
+
+def _check_name(name: object) -> str:
+    if not is_nonempty_str(name):
+        raise errors.InvalidInputError("backend name must be a non-empty string, e.g. 'ibm_fez'")
+    assert isinstance(name, str)
+    return name
+
+
+async def _get(client: RuntimeClient, path: str, operation: str) -> Any:
+    response = await client.transport.request("GET", path, operation=operation)
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise errors.UnexpectedStatusError(
+            f"{operation} answered with a body that is not JSON",
+            status=response.status,
+            method="GET",
+            url=response.url,
+        ) from exc
+
+
+def _unreadable(operation: str, exc: ValueError) -> errors.UnexpectedStatusError:
+    return errors.UnexpectedStatusError(f"{operation} answered with an unreadable body: {exc}")
+
+
+async def get_backend_status(client: RuntimeClient, name: str) -> BackendStatus:
+    name = _check_name(name)
+    data = await _get(client, f"/v1/backends/{quote(name, safe='')}/status", "get_backend_status")
+    try:
+        return backend_status_from_api(data, name)
+    except ValueError as exc:
+        raise _unreadable("get_backend_status", exc) from exc
+
+
+async def get_backend_configuration(client: RuntimeClient, name: str) -> BackendConfiguration:
+    name = _check_name(name)
+    data = await _get(
+        client, f"/v1/backends/{quote(name, safe='')}/configuration", "get_backend_configuration"
+    )
+    try:
+        return backend_configuration_from_api(data, name)
+    except ValueError as exc:
+        raise _unreadable("get_backend_configuration", exc) from exc
+
+
+async def _bounded_all(items: Sequence[T], call: Callable[[T], Awaitable[R]]) -> list[R]:
+    """``call`` on every item, at most :data:`CONCURRENCY` at once; the first error cancels
+    the rest and is raised (not wrapped in an ExceptionGroup)."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(item: T) -> R:
+        async with gate:
+            return await call(item)
+
+    tasks = [asyncio.ensure_future(one(item)) for item in items]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        # let cancelled tasks finish, without hiding the error (or cancellation) in flight
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def list_backends(client: RuntimeClient, *, status: bool = True) -> list[BackendInfo]:
+    data = await _get(client, "/v1/backends", "list_backends")
+    try:
+        devices = backend_names_from_api(data)
+    except ValueError as exc:
+        raise _unreadable("list_backends", exc) from exc
+    if not status:
+        return [BackendInfo(name=name, raw=item) for name, item in devices]
+    statuses = await _bounded_all(
+        [name for name, _ in devices], lambda name: get_backend_status(client, name)
+    )
+    return [
+        BackendInfo(name=name, status=state, raw=item)
+        for (name, item), state in zip(devices, statuses, strict=True)
+    ]
+
+
+async def least_busy(
+    client: RuntimeClient, *, min_qubits: int | None = None, simulator: bool | None = False
+) -> BackendInfo | None:
+    bad = isinstance(min_qubits, bool) or not isinstance(min_qubits, int | None)
+    if bad or (min_qubits is not None and min_qubits < 1):
+        raise errors.InvalidInputError(f"min_qubits must be a positive integer, not {min_qubits!r}")
+    candidates = [
+        info
+        for info in await list_backends(client, status=True)
+        if info.operational and info.pending_jobs is not None
+    ]
+    if min_qubits is not None or simulator is not None:
+        configs = await _bounded_all(
+            [info.name for info in candidates],
+            lambda name: get_backend_configuration(client, name),
+        )
+        candidates = [
+            info
+            for info, config in zip(candidates, configs, strict=True)
+            if (min_qubits is None or (config.n_qubits or 0) >= min_qubits)
+            and (simulator is None or bool(config.simulator) == simulator)
+        ]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda info: (info.pending_jobs or 0, info.name))
