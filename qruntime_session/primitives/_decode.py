@@ -342,10 +342,9 @@ class _Qiskit:
         if not isinstance(array, NDArray) or array.ndim < 2:
             raise _Malformed("BitArray array is not an array of shape (..., shots, bytes)")
         width = array.shape[-1]
-        if width != math.ceil(num_bits / 8):
+        if width < math.ceil(num_bits / 8):
             raise _Malformed(
-                f"BitArray has {width} bytes per shot for num_bits={num_bits} "
-                f"(expected {math.ceil(num_bits / 8)})"
+                f"BitArray has {width} bytes per shot, too few for num_bits={num_bits}"
             )
         raw = array.flat
         if not all(isinstance(b, int) and 0 <= b <= 255 for b in raw):

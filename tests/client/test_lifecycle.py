@@ -50,7 +50,7 @@ async def test_seed_flow_runs_a_job_and_closes_the_session(emu: Emulator) -> Non
     async with client_for(emu) as client:
         async with client.session("ibm_fez", "batch") as session:
             job = await session.submit_job("sampler", PARAMS)
-            result = await job.result(timeout=10)
+            result = await job.result_json(timeout=10)
             assert isinstance(result, dict)
             assert result
             assert (await job.status()) is qrs.JobStatus.COMPLETED
