@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -64,7 +65,9 @@ def test_readme_example_runs_against_the_emulator_command(tmp_path: Path) -> Non
         assert done.returncode == 0, done.stderr
         job_id, _, result = done.stdout.strip().partition(" ")
         assert re.fullmatch(r"[A-Za-z0-9_-]+", job_id)
-        assert "results" in result
+        counts = ast.literal_eval(result)
+        assert set(counts) <= {"00", "01", "10", "11"}
+        assert sum(counts.values()) == 1024
     finally:
         server.terminate()
         server.wait(timeout=10)
