@@ -37,6 +37,8 @@ __all__ = ["MAX_DEPTH", "decode_primitive_result"]
 
 #: No result body nests deeper than this; deeper (or cyclic) input is rejected.
 MAX_DEPTH = 64
+#: An ndarray that inflates beyond this many bytes is rejected (a bound on decompression).
+MAX_ARRAY_BYTES = 1 << 30
 
 SAMPLER = "sampler"
 ESTIMATOR = "estimator"
@@ -374,9 +376,12 @@ class _Qiskit:
             raise _Malformed(f"ndarray envelope holds {_describe(inner)}")
         try:
             packed = base64.b64decode(inner, validate=True)
-            data = zlib.decompress(packed)
+            inflater = zlib.decompressobj()
+            data = inflater.decompress(packed, MAX_ARRAY_BYTES)
         except (binascii.Error, ValueError, zlib.error) as exc:
             raise _Malformed(f"ndarray is not base64 of zlib-compressed bytes: {exc}") from exc
+        if inflater.unconsumed_tail:
+            raise _Malformed(f"ndarray inflates to more than {MAX_ARRAY_BYTES} bytes")
         try:
             npy = read_npy(data)
         except UnsupportedDtype as exc:

@@ -17,6 +17,7 @@ precision)`` — the shapes qiskit's ``SamplerV2.run`` / ``EstimatorV2.run`` tak
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -91,7 +92,7 @@ def _shape_of(value: object, where: str, depth: int = 0) -> tuple[int, ...]:
             raise InvalidInputError(f"{where} is ragged: its lists differ in length")
         inner = shapes.pop() if shapes else ()
         return (len(value), *inner)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidInputError(f"{where} holds {value!r}, which is not a real number")
     if not math.isfinite(value):
         raise InvalidInputError(f"{where} holds {value!r}, which JSON cannot represent")
@@ -101,7 +102,7 @@ def _shape_of(value: object, where: str, depth: int = 0) -> tuple[int, ...]:
 def _to_lists(value: object) -> Any:
     if isinstance(value, list | tuple):
         return [_to_lists(v) for v in value]
-    return float(value) if isinstance(value, int | float) else value
+    return float(value) if isinstance(value, numbers.Real) else value
 
 
 def _parameter_values(value: object, circuit: _Circuit, where: str) -> tuple[Any, tuple[int, ...]]:
@@ -114,7 +115,7 @@ def _parameter_values(value: object, circuit: _Circuit, where: str) -> tuple[Any
             )
         return None, ()
     value = _plain(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if not isinstance(value, bool) and isinstance(value, numbers.Real):
         value = [value]
     shape = _shape_of(value, f"{where} parameter values")
     if not shape:
@@ -136,15 +137,16 @@ def _parameter_values(value: object, circuit: _Circuit, where: str) -> tuple[Any
 
 
 def _positive_int(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    """A positive integer (numpy integers too); InvalidInputError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) <= 0:
         raise InvalidInputError(f"{what} must be a positive integer, not {value!r}")
-    return value
+    return int(value)
 
 
 def _positive_float(value: object, what: str) -> float:
     if (
         isinstance(value, bool)
-        or not isinstance(value, int | float)
+        or not isinstance(value, numbers.Real)
         or not math.isfinite(value)
         or value <= 0
     ):
@@ -205,7 +207,7 @@ def sampler_params(
 ) -> dict[str, Any]:
     """The params of a V2 sampler job; :class:`InvalidInputError` for any bad input."""
     if shots is not None:
-        _positive_int(shots, "shots")
+        shots = _positive_int(shots, "shots")
     if not isinstance(support_qiskit, bool):
         raise InvalidInputError("support_qiskit must be True or False")
     wire_pubs: list[list[Any]] = []
@@ -252,7 +254,7 @@ def _observable(value: object, where: str, qubits: list[int]) -> Any:
                 coeff = coeff.real
             if (
                 isinstance(coeff, bool)
-                or not isinstance(coeff, int | float)
+                or not isinstance(coeff, numbers.Real)
                 or not math.isfinite(coeff)
             ):
                 raise InvalidInputError(
@@ -304,7 +306,7 @@ def estimator_params(
 ) -> dict[str, Any]:
     """The params of a V2 estimator job; :class:`InvalidInputError` for any bad input."""
     if precision is not None:
-        _positive_float(precision, "precision")
+        precision = _positive_float(precision, "precision")
     if not isinstance(support_qiskit, bool):
         raise InvalidInputError("support_qiskit must be True or False")
     wire_pubs: list[list[Any]] = []

@@ -273,3 +273,20 @@ def test_cyclic_input_is_a_typed_error() -> None:
     loop.append(loop)
     with pytest.raises(errors.ResultDecodeError):
         decode({"results": [{"data": {"m": {"samples": loop, "num_bits": 1}}}]})
+
+
+def test_decompression_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ndarray that inflates past the bound is malformed, not read into memory."""
+    from qruntime_session.primitives import _decode
+
+    monkeypatch.setattr(_decode, "MAX_ARRAY_BYTES", 1000)
+    bomb = base64.b64encode(zlib.compress(b"\x00" * 100_000)).decode()
+    body = {
+        "__type__": "PrimitiveResult",
+        "__value__": {
+            "pub_results": [],
+            "metadata": {"x": {"__type__": "ndarray", "__value__": bomb}},
+        },
+    }
+    with pytest.raises(errors.ResultDecodeError, match="inflates"):
+        decode(body)

@@ -224,3 +224,17 @@ async def test_run_sampler_needs_an_open_session(client: qrs.RuntimeClient) -> N
     session = client.session("ibm_fez", "batch")
     with pytest.raises(errors.SessionStateError):
         await session.run_sampler([BELL])
+
+
+def test_numpy_scalars_are_accepted() -> None:
+    """numpy integers and floats count as numbers for shots, precision, values and coefficients."""
+    params = sampler_params(
+        [(SWEEP, [[np.float64(0.1), np.int64(2)]], np.int64(7))], shots=np.int64(5)
+    )
+    assert params["pubs"][0][1:] == [[[0.1, 2.0]], 7]
+    assert params["shots"] == 5
+    assert type(params["shots"]) is int
+    json.dumps(params)
+    est = estimator_params([(BELL, {"ZZ": np.float32(0.5)})], precision=np.float64(0.1))
+    assert est["pubs"][0][1] == {"ZZ": 0.5}
+    json.dumps(est)
