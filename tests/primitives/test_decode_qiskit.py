@@ -195,3 +195,19 @@ def test_object_ndarray_sent_as_a_plain_list() -> None:
     evs = prim.decode_primitive_result(body)[0].data.evs
     assert evs.shape == (2, 2)
     assert evs.tolist() == [[1, 2], [3, 4]]
+
+
+def test_real_execution_spans_metadata_is_kept() -> None:
+    """The service's ExecutionSpans metadata (made here by the official encoder) is kept as sent."""
+    from qiskit_ibm_runtime.execution_span import DoubleSliceSpan, ExecutionSpans
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    stop = datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC)
+    spans = ExecutionSpans([DoubleSliceSpan(start, stop, {0: ((8, 1), slice(0, 8), slice(0, 1))})])
+    pub = SamplerPubResult(DataBin(meas=random_bits(1, (), 8, seed=5)))
+    body = encode(PrimitiveResult([pub], metadata={"execution": {"execution_spans": spans}}))
+    sent = body["__value__"]["metadata"]["execution"]["execution_spans"]
+    decoded = prim.decode_primitive_result(body)
+    assert decoded.metadata["execution"]["execution_spans"] == sent
+    assert sent["__type__"] == "ExecutionSpans"
+    assert decoded[0].data.meas.num_shots == 8
