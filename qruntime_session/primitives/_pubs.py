@@ -192,9 +192,22 @@ def _broadcast(a: tuple[int, ...], b: tuple[int, ...], where: str) -> tuple[int,
     return tuple(reversed(out))
 
 
+def _bounded(value: object, depth: int = 0) -> None:
+    """Reject nesting deeper than any options need (and cycles) before the JSON check."""
+    if depth > MAX_NESTING:
+        raise InvalidInputError(f"options are nested more than {MAX_NESTING} levels deep")
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _bounded(item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _bounded(item, depth + 1)
+
+
 def _options(options: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if options is None:
         return None
+    _bounded(options)
     return check_json_params(options)
 
 

@@ -155,6 +155,14 @@ def test_deeply_nested_values_are_rejected_without_recursion() -> None:
         deep = [deep]
     with pytest.raises(errors.InvalidInputError, match="nested"):
         sampler_params([(SWEEP, deep)])
+    cyclic: dict[str, Any] = {}
+    cyclic["again"] = cyclic
+    with pytest.raises(errors.InvalidInputError, match="nested"):
+        sampler_params([BELL], options=cyclic)
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(errors.InvalidInputError, match="nested"):
+        estimator_params([(BELL, loop)])
 
 
 # -- through a session, at the wire ----------------------------------------------------------
