@@ -54,6 +54,8 @@ _SPEC_DIR = Path(__file__).resolve().parent.parent / "specs" / "openapi"
 _SPEC_FILES = {
     "sessions": "ibm-quantum-runtime-sessions-openapi.yml",
     "jobs": "ibm-quantum-runtime-jobs-openapi.yml",
+    "backends": "ibm-quantum-runtime-backends-openapi.yml",
+    "instances": "ibm-quantum-runtime-instances-openapi.yml",
 }
 
 
@@ -91,19 +93,22 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def load_openapi() -> dict[str, Any]:
-    """The project's two OpenAPI descriptions merged into one document."""
+    """The project's OpenAPI descriptions merged into one document."""
     documents = {
         name: yaml.safe_load((_SPEC_DIR / file).read_text(encoding="utf-8"))
         for name, file in _SPEC_FILES.items()
     }
     merged: dict[str, Any] = dict(documents["jobs"])
     merged["info"] = {
-        "title": "Qiskit Runtime REST API - sessions and jobs (qruntime_session description)",
+        "title": "Qiskit Runtime REST API (qruntime_session description)",
         "version": documents["jobs"]["info"]["version"],
-        "description": "The sessions and jobs descriptions of qruntime_session, merged.",
+        "description": "The sessions, jobs, backends and instance descriptions of "
+        "qruntime_session, merged.",
     }
-    merged["tags"] = documents["sessions"]["tags"] + documents["jobs"]["tags"]
-    merged["paths"] = {**documents["sessions"]["paths"], **documents["jobs"]["paths"]}
+    merged["tags"] = [tag for document in documents.values() for tag in document["tags"]]
+    merged["paths"] = {
+        path: item for document in documents.values() for path, item in document["paths"].items()
+    }
     components: dict[str, dict[str, Any]] = {}
     for document in documents.values():
         for section, entries in document["components"].items():

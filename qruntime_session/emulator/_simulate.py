@@ -156,6 +156,13 @@ def simulate_sampler(pub: Pub, prepared: Prepared, seed: int) -> SamplerPubData:
     from qiskit_aer.primitives import SamplerV2 as AerSampler
 
     values = _bindings(prepared, pub)
+    if not prepared.circuit.cregs:
+        return SamplerPubData(
+            shape=pub.shape,
+            num_shots=pub.shots,
+            registers=(),
+            metadata={"circuit_metadata": _circuit_metadata(prepared)},
+        )
     large = prepared.clifford and len(prepared.active) > _STATEVECTOR_QUBITS
     options = {"backend_options": {"method": "stabilizer"}} if large else None
     sampler = AerSampler(seed=seed, options=options)

@@ -259,12 +259,13 @@ class JobRecord:
             execution_ns = int(self.qpu_seconds * 0.8 * 1e9)
         else:
             execution_ns = total_shots(self.program_id, self.params) * 250_000
+        timestamps = {"created": isoformat(self.created)}
+        if self.started is not None:
+            timestamps["running"] = isoformat(self.started)
+        if self.finished is not None:
+            timestamps["finished"] = isoformat(self.finished)
         body: dict[str, Any] = {
-            "timestamps": {
-                "created": isoformat(self.created),
-                "running": _iso_or_none(self.started),
-                "finished": _iso_or_none(self.finished),
-            },
+            "timestamps": timestamps,
             "usage": self.usage_json(),
             "circuits_execution_time_ns": execution_ns,
             "qiskit_version": qiskit_version,
