@@ -206,13 +206,17 @@ def _terms(observable: Any) -> list[tuple[str, complex]]:
 
 
 def _reduce(label: str, prepared: Prepared) -> str | None:
-    """The Pauli label on the active qubits; ``None`` when X/Y on an idle qubit zero it."""
-    if len(label) != prepared.num_qubits or any(ch not in "IXYZ" for ch in label):
+    """The Pauli label on the active qubits; ``None`` when X/Y on an idle qubit zero it.
+
+    A label longer than the circuit covers device qubits the circuit never names (OpenQASM 3
+    physical qubits ``$n`` declare only up to the highest one used): those are idle too.
+    """
+    if len(label) < prepared.num_qubits or any(ch not in "IXYZ" for ch in label):
         raise InvalidPub(
             f"observable {label!r} does not act on the circuit's {prepared.num_qubits} qubits"
         )
     active = set(prepared.active)
-    for index in range(prepared.num_qubits):
+    for index in range(len(label)):
         if index not in active and label[-1 - index] in "XY":
             return None
     return "".join(label[-1 - index] for index in reversed(prepared.active))
