@@ -113,17 +113,21 @@ def heavy_hex(num_qubits: int) -> tuple[list[list[int]], list[list[int]]]:
             if below is not None:
                 edges.append([below, index_of[(2 * row + 1, column)]])
         row += 1
-    # Link anything the cut left apart to the qubit before it.
-    linked = {0}
-    neighbours: dict[int, set[int]] = {}
+    # Link any part the cut left apart to the qubit just before it.
+    component = list(range(num_qubits))
+
+    def root(qubit: int) -> int:
+        while component[qubit] != qubit:
+            component[qubit] = component[component[qubit]]
+            qubit = component[qubit]
+        return qubit
+
     for a, b in edges:
-        neighbours.setdefault(a, set()).add(b)
-        neighbours.setdefault(b, set()).add(a)
+        component[root(a)] = root(b)
     for qubit in range(1, num_qubits):
-        if not neighbours.get(qubit, set()) & set(range(qubit)):
+        if root(qubit) != root(0):
             edges.append([qubit - 1, qubit])
-            neighbours.setdefault(qubit, set()).add(qubit - 1)
-        linked.add(qubit)
+            component[root(qubit)] = root(0)
     edges.sort()
     return coords, edges
 
