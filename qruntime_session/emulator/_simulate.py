@@ -26,7 +26,8 @@ from ._pubs import CircuitSource, InvalidPub, Pub, broadcast_to, rows_of
 __all__ = ["SIMULATION_AVAILABLE", "Prepared", "prepare", "simulate_estimator", "simulate_sampler"]
 
 SIMULATION_AVAILABLE = all(
-    importlib.util.find_spec(name) is not None for name in ("qiskit", "qiskit_aer", "numpy")
+    importlib.util.find_spec(name) is not None
+    for name in ("qiskit", "qiskit_aer", "qiskit_qasm3_import", "numpy")
 )
 
 _IGNORED = frozenset({"barrier", "delay"})

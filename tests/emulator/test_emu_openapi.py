@@ -118,12 +118,38 @@ def test_spec_is_plain_yaml(name: str) -> None:
         ("JobCreateResponse", {"id", "backend"}),
         ("CreateSessionRequest", {"mode"}),
         ("UpdateSessionRequest", {"accepting_jobs"}),
+        ("BackendsResponse", {"devices"}),
+        ("Device", {"name", "status", "queue_length"}),
+        (
+            "BackendConfigurationResponse",
+            {
+                "backend_name",
+                "backend_version",
+                "basis_gates",
+                "conditional",
+                "coords",
+                "coupling_map",
+                "gates",
+                "local",
+                "memory",
+                "n_qubits",
+                "online_date",
+                "u_channel_lo",
+            },
+        ),
+        (
+            "BackendPropertiesResponse",
+            {"backend_name", "backend_version", "gates", "general", "last_update_date", "qubits"},
+        ),
+        ("BackendStatusResponse", {"length_queue"}),
+        ("GetUsageResponse", {"instance_id", "plan_id", "usage_consumed_seconds"}),
     ],
 )
 def test_spec_schemas_require_ibms_fields(schema: str, required: set[str]) -> None:
     """The key schemas require the same fields as IBM's."""
-    components = {**load_spec("sessions")["components"]["schemas"]}
-    components.update(load_spec("jobs")["components"]["schemas"])
+    components: dict[str, Any] = {}
+    for name in SPEC_NAMES:
+        components.update(load_spec(name)["components"]["schemas"])
     assert set(components[schema]["required"]) == required
 
 
