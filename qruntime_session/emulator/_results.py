@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._errors import ApiError
 from ._formats import (
     EstimatorPubData,
     PrimitiveData,
@@ -269,6 +270,8 @@ class ResultEngine:
                         raise InvalidPub(f"pub {index}: {exc}") from exc
         except InvalidPub as exc:
             return f"Invalid input: {exc}."
+        if not pubs:
+            return None
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -308,7 +311,12 @@ class ResultEngine:
                 self._pool(), _compute, job_id, program_id, params, self.simulate, self.max_qubits
             )
             self._pending[job_id] = future
-        pubs, how = await asyncio.shield(future)
+        try:
+            pubs, how = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise ApiError(500, "1000", f"API Internal error: the result failed: {exc}") from exc
         data = PrimitiveData(
             pubs=pubs, start=started, stop=finished, metadata={MARKER: {"results": how}}
         )

@@ -169,3 +169,21 @@ async def test_simulation_runs_off_the_event_loop(
     reply = await fetch
     result = json.loads(reply.text, cls=RuntimeDecoder)
     assert set(result[0].data.meas.get_counts()) <= {"00", "11"}
+
+
+async def test_a_simulation_that_fails_while_running_fails_the_job(
+    api: Client, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error inside the worker (after the input checks passed) ends the job Failed."""
+
+    def broken(*_args: Any) -> Any:
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(_results, "_compute", broken)
+    created = await api.create_job(params={"pubs": [[qasm3.dumps(_bell()), None, 10]]})
+    computation = emu._store.results._pending[created["id"]]
+    with pytest.raises(MemoryError):
+        await computation
+    job = await api.job(created["id"])
+    assert job["status"] == "Failed"
+    assert "out of memory" in job["state"]["reason"]
