@@ -1,4 +1,4 @@
-"""A local emulator of IBM's Qiskit Runtime REST API (sessions, jobs) and IAM token service.
+"""A local emulator of IBM's Qiskit Runtime REST API (sessions, jobs, backends) and IAM.
 
 Written from IBM's published documents, independently of the client: nothing in this
 package imports the rest of ``qruntime_session``. See ``docs/emulator.md``.
@@ -10,6 +10,7 @@ package imports the rest of ``qruntime_session``. See ``docs/emulator.md``.
 """
 
 from ._app import API_VERSIONS, MORE_INFO_URL, TRACE_HEADER, ApiVersion, load_openapi
+from ._backends import DEFAULT_DEVICES, BackendSpec
 from ._clock import Clock, ManualClock, SystemClock
 from ._config import DEFAULT_SERVICE_CRN, EmulatorConfig
 from ._emulator import EMULATOR_KEY, Emulator, create_app, run_emulator, serve
@@ -19,12 +20,14 @@ from ._state import JobOutcome
 
 __all__ = [
     "API_VERSIONS",
+    "DEFAULT_DEVICES",
     "DEFAULT_SERVICE_CRN",
     "EMULATOR_KEY",
     "MORE_INFO_URL",
     "OPERATIONS",
     "TRACE_HEADER",
     "ApiVersion",
+    "BackendSpec",
     "Clock",
     "Emulator",
     "EmulatorConfig",

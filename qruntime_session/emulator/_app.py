@@ -20,7 +20,14 @@ import yaml
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy, MultiMapping
 
-from ._clock import parse_timestamp
+from ._backends import (
+    BackendSpec,
+    configuration_json,
+    device_json,
+    properties_json,
+    status_json,
+)
+from ._clock import isoformat, parse_timestamp
 from ._config import EmulatorConfig
 from ._errors import ApiError
 from ._faults import Fault, FaultPlan
@@ -47,6 +54,8 @@ _SPEC_DIR = Path(__file__).resolve().parent.parent / "specs" / "openapi"
 _SPEC_FILES = {
     "sessions": "ibm-quantum-runtime-sessions-openapi.yml",
     "jobs": "ibm-quantum-runtime-jobs-openapi.yml",
+    "backends": "ibm-quantum-runtime-backends-openapi.yml",
+    "instances": "ibm-quantum-runtime-instances-openapi.yml",
 }
 
 
@@ -84,19 +93,22 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def load_openapi() -> dict[str, Any]:
-    """The project's two OpenAPI descriptions merged into one document."""
+    """The project's OpenAPI descriptions merged into one document."""
     documents = {
         name: yaml.safe_load((_SPEC_DIR / file).read_text(encoding="utf-8"))
         for name, file in _SPEC_FILES.items()
     }
     merged: dict[str, Any] = dict(documents["jobs"])
     merged["info"] = {
-        "title": "Qiskit Runtime REST API - sessions and jobs (qruntime_session description)",
+        "title": "Qiskit Runtime REST API (qruntime_session description)",
         "version": documents["jobs"]["info"]["version"],
-        "description": "The sessions and jobs descriptions of qruntime_session, merged.",
+        "description": "The sessions, jobs, backends and instance descriptions of "
+        "qruntime_session, merged.",
     }
-    merged["tags"] = documents["sessions"]["tags"] + documents["jobs"]["tags"]
-    merged["paths"] = {**documents["sessions"]["paths"], **documents["jobs"]["paths"]}
+    merged["tags"] = [tag for document in documents.values() for tag in document["tags"]]
+    merged["paths"] = {
+        path: item for document in documents.values() for path, item in document["paths"].items()
+    }
     components: dict[str, dict[str, Any]] = {}
     for document in documents.values():
         for section, entries in document["components"].items():
@@ -491,7 +503,10 @@ class Api:
         ):
             raise _bad("tags must be a list of at most 8 strings of at most 86 characters.")
         log_level = body.get("log_level")
-        if log_level is not None and log_level not in _LOG_LEVELS:
+        # IBM's schema lists lower case; the official client sends upper case ("WARNING").
+        if log_level is not None and (
+            not isinstance(log_level, str) or log_level.lower() not in _LOG_LEVELS
+        ):
             raise _bad(f"log_level must be one of {', '.join(sorted(_LOG_LEVELS))}.")
         cost = _integer(body, "cost", minimum=0, maximum=_INT32_MAX)
         runtime = _string(body, "runtime", required=False, max_length=10000)
@@ -566,10 +581,10 @@ class Api:
         """GET /v1/jobs/{id}/results: 200 with the result, or 204 when there is none."""
         self.authorize(request)
         job = self.store.job(request.match_info["id"])
-        result = self.store.take_result(job)
-        if result is None:
+        pending = self.store.take_result(job)
+        if pending is None:
             return web.Response(status=204)
-        return web.json_response(result)
+        return web.json_response(await pending)
 
     async def cancel_job(self, request: web.Request) -> web.StreamResponse:
         """POST /v1/jobs/{id}/cancel."""
@@ -590,6 +605,60 @@ class Api:
         self.store.tick()
         job = self.store.job(request.match_info["id"])
         return web.json_response(job.metrics_json(self.config.qiskit_version))
+
+    # ------------------------------------------------------------------ backends
+
+    def _device(self, request: web.Request) -> BackendSpec:
+        name = request.match_info["name"]
+        spec = self.config.device(name)
+        if spec is None:
+            raise ApiError(404, "1007", f"Backend not found: {name}")
+        return spec
+
+    async def list_backends(self, request: web.Request) -> web.StreamResponse:
+        """GET /v1/backends."""
+        self.authorize(request)
+        return web.json_response(
+            {"devices": [device_json(spec) for spec in self.config.device_list()]}
+        )
+
+    async def get_backend_configuration(self, request: web.Request) -> web.StreamResponse:
+        """GET /v1/backends/{name}/configuration."""
+        self.authorize(request)
+        return web.json_response(configuration_json(self._device(request)))
+
+    async def get_backend_properties(self, request: web.Request) -> web.StreamResponse:
+        """GET /v1/backends/{name}/properties."""
+        self.authorize(request)
+        return web.json_response(properties_json(self._device(request), self.store.now()))
+
+    async def get_backend_status(self, request: web.Request) -> web.StreamResponse:
+        """GET /v1/backends/{name}/status."""
+        self.authorize(request)
+        return web.json_response(status_json(self._device(request)))
+
+    async def get_usage(self, request: web.Request) -> web.StreamResponse:
+        """GET /v1/instances/usage: the QPU seconds the instance's jobs used this month."""
+        self.authorize(request)
+        now = self.store.tick()
+        moment = datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
+        start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        end = (start + datetime.timedelta(days=32)).replace(day=1)
+        consumed = sum(
+            job.qpu_seconds for job in self.store.jobs.values() if job.created >= start.timestamp()
+        )
+        return web.json_response(
+            {
+                "instance_id": self.config.service_crn,
+                "plan_id": "qruntime-emulator",
+                "usage_period": {
+                    "start_time": isoformat(start.timestamp()),
+                    "end_time": isoformat(end.timestamp()),
+                },
+                "usage_consumed_seconds": round(consumed, 3),
+                "usage_limit_reached": False,
+            }
+        )
 
     # --------------------------------------------------------------------- other
 
@@ -690,6 +759,19 @@ def build_app(api: Api) -> web.Application:
         name="get_job_metrics_jid",
         allow_head=False,
     )
+    router.add_get("/api/v1/backends", api.list_backends, name="list_backends", allow_head=False)
+    for suffix, handler in (
+        ("configuration", api.get_backend_configuration),
+        ("properties", api.get_backend_properties),
+        ("status", api.get_backend_status),
+    ):
+        router.add_get(
+            f"/api/v1/backends/{{name}}/{suffix}",
+            handler,
+            name=f"get_backend_{suffix}",
+            allow_head=False,
+        )
+    router.add_get("/api/v1/instances/usage", api.get_usage, name="get_usage", allow_head=False)
     router.add_get("/api/v1/versions", api.get_versions, name="get_versions", allow_head=False)
     openapi = router.add_resource("/api/openapi.json", name="get_openapi")
     openapi.add_route("GET", api.get_openapi)

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from ._backends import DEFAULT_DEVICES, BackendSpec
 from ._clock import Clock, SystemClock
 
 __all__ = ["DEFAULT_SERVICE_CRN", "EmulatorConfig"]
@@ -101,8 +102,30 @@ class EmulatorConfig:
     #: The system cap on a job's ``cost`` (max execution seconds); also the default cost.
     max_job_cost: int = attrs.field(default=10800, validator=_positive)
     #: When set, only these backends exist; others answer 404 (code 1007, backend not found).
+    #: Names not in ``devices`` become 156-qubit Heron r2 devices in ``GET /v1/backends``.
     backends: tuple[str, ...] | None = None
+    #: The devices ``GET /v1/backends`` lists (with configuration, properties and status).
+    devices: tuple[BackendSpec, ...] = DEFAULT_DEVICES
+    #: Simulate sampler/estimator circuits: ``None`` = when the ``sim`` extra (qiskit and
+    #: qiskit-aer) is installed; ``False`` = plausible numbers only.
+    simulate: bool | None = None
+    #: Circuits using more qubits than this in non-Clifford operations end ``Failed``.
+    max_simulated_qubits: int = attrs.field(default=24, validator=_positive)
     #: Reported as ``qiskit_version`` in job metrics.
     qiskit_version: str = "2.2.1"
     #: Seed for generated ids; ``None`` draws them from the OS.
     seed: int | None = None
+
+    def device(self, name: str) -> BackendSpec | None:
+        """The device called ``name`` in ``GET /v1/backends``, if there is one."""
+        for spec in self.device_list():
+            if spec.name == name:
+                return spec
+        return None
+
+    def device_list(self) -> list[BackendSpec]:
+        """The devices ``GET /v1/backends`` lists (see ``devices`` and ``backends``)."""
+        if self.backends is None:
+            return list(self.devices)
+        known = {spec.name: spec for spec in self.devices}
+        return [known.get(name) or BackendSpec(name=name) for name in self.backends]

@@ -43,6 +43,10 @@ class Emulator:
         )
         self.app = build_app(api)
         self.app[EMULATOR_KEY] = self
+        self.app.on_cleanup.append(self._close_results)
+
+    async def _close_results(self, _app: web.Application) -> None:
+        self._store.results.close()
 
     def __repr__(self) -> str:
         return f"<Emulator origin={self._origin!r} jobs={len(self._store.jobs)}>"

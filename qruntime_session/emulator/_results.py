@@ -1,49 +1,64 @@
-"""Deterministic, plausible job outputs: results, logs.
+"""Job outputs: V2 primitive results in IBM's formats, generic results, logs.
 
-Nothing here simulates a circuit. Every number is drawn from a PRNG seeded with the job id,
-the program id and the params, so the same job always answers the same body, and different
-jobs answer different ones. The shapes are documented in ``docs/emulator.md``.
+Sampler and estimator jobs are answered in the format their params ask for
+(``support_qiskit``; see ``_formats.py``). With the ``sim`` extra installed (qiskit and
+qiskit-aer) the numbers come from simulating the circuits (``_simulate.py``) in a worker
+thread; without it they are plausible numbers drawn from a PRNG seeded with the job, in the
+same formats, and the result metadata says which (``qruntime_emulator.results``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hashlib
 import json
 import math
 import random
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from ._errors import ApiError
+from ._formats import (
+    EstimatorPubData,
+    PrimitiveData,
+    RegisterSamples,
+    SamplerPubData,
+    pack_samples,
+    plain_result,
+    qiskit_result,
+)
+from ._pubs import (
+    DEFAULT_ESTIMATOR_PRECISION,
+    DEFAULT_SAMPLER_SHOTS,
+    InvalidPub,
+    Pub,
+    broadcast_to,
+    read_pubs,
+    seed_option,
+)
+from ._qasm import classical_registers
 
 __all__ = [
     "DEFAULT_ESTIMATOR_PRECISION",
+    "DEFAULT_NUM_BITS",
     "DEFAULT_SAMPLER_SHOTS",
-    "MAX_SAMPLES",
-    "estimator_result",
+    "INVALID_INPUT_CODE",
+    "MARKER",
+    "ResultEngine",
     "generic_result",
     "job_logs",
     "pub_count",
-    "result_for",
-    "sampler_result",
     "total_shots",
 ]
 
-#: SamplerV2's default shots when neither the pub, ``shots`` nor ``options.default_shots`` say.
-DEFAULT_SAMPLER_SHOTS = 4096
-#: EstimatorV2's default precision when neither the pub, ``precision`` nor the options say.
-DEFAULT_ESTIMATOR_PRECISION = 0.015625
-#: Per-shot ``samples`` are listed only up to this many shots (counts are always given).
-MAX_SAMPLES = 10_000
-#: Number of classical bits assumed when the circuit is not OpenQASM text.
+#: Width of the one ``meas`` register assumed for a circuit the emulator cannot read.
 DEFAULT_NUM_BITS = 2
-
-# Declarations start a statement (line start or after ";"); OpenQASM 3 may initialise them.
-_QASM3_BITS = re.compile(
-    r"(?:^|(?<=[;{}]))\s*bit\s*(?:\[\s*(\d+)\s*\])?\s+([A-Za-z_]\w*)(?=\s*[;=])", re.MULTILINE
-)
-_QASM2_CREG = re.compile(
-    r"(?:^|(?<=[;{}]))\s*creg\s+([A-Za-z_]\w*)\s*\[\s*(\d+)\s*\](?=\s*;)", re.MULTILINE
-)
+#: ``state.reason_code`` of a job whose pubs cannot be run (IBM: invalid input, observed).
+INVALID_INPUT_CODE = 1517
+#: The one result-metadata member the emulator adds: how the numbers were made.
+MARKER = "qruntime_emulator"
+_PRIMITIVES = frozenset({"sampler", "estimator"})
 
 
 def _rng(*parts: Any) -> random.Random:
@@ -52,96 +67,84 @@ def _rng(*parts: Any) -> random.Random:
     return random.Random(seed)  # noqa: S311 - plausible fake data, not security
 
 
-def _options(params: Mapping[str, Any]) -> Mapping[str, Any]:
-    options = params.get("options")
-    return options if isinstance(options, Mapping) else {}
-
-
-def _pubs(params: Mapping[str, Any]) -> list[Any]:
-    pubs = params.get("pubs")
-    return list(pubs) if isinstance(pubs, list) else []
+def job_seed(job_id: str, index: int, params: Mapping[str, Any] | None) -> int:
+    """The seed of pub ``index``: ``options.simulator.seed_simulator`` + index, else the job id."""
+    option = seed_option(params)
+    if option is not None:
+        return option + index
+    digest = hashlib.sha256(f"{job_id}/{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
 
 
 def pub_count(params: Mapping[str, Any] | None) -> int:
     """How many pubs the params carry (0 when none or not a primitive)."""
-    return len(_pubs(params or {}))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _classical_registers(circuit: Any) -> list[tuple[str, int]]:
-    """Classical registers declared by an OpenQASM 2/3 text, else one ``meas`` register."""
-    if isinstance(circuit, str):
-        found = [(name, int(size) if size else 1) for size, name in _QASM3_BITS.findall(circuit)]
-        found += [(name, int(size)) for name, size in _QASM2_CREG.findall(circuit)]
-        if found:
-            return found
-    return [("meas", DEFAULT_NUM_BITS)]
-
-
-def _sampler_shots(pub: Any, params: Mapping[str, Any]) -> int:
-    if isinstance(pub, list) and len(pub) >= 3 and _is_int(pub[2]):
-        return max(int(pub[2]), 0)
-    if _is_int(params.get("shots")):
-        return max(int(params["shots"]), 0)
-    default: Any = _options(params).get("default_shots")
-    if _is_int(default):
-        return max(int(default), 0)
-    return DEFAULT_SAMPLER_SHOTS
+    pubs = (params or {}).get("pubs")
+    return len(pubs) if isinstance(pubs, list) else 0
 
 
 def total_shots(program_id: str, params: Mapping[str, Any] | None) -> int:
     """Shots a sampler job executes over all its pubs (0 for other programs)."""
     if program_id != "sampler" or not params:
         return 0
-    return sum(_sampler_shots(pub, params) for pub in _pubs(params))
+    try:
+        return sum(pub.shots * math.prod(pub.shape) for pub in read_pubs(program_id, params))
+    except InvalidPub:
+        return 0
 
 
-def _counts(rng: random.Random, num_bits: int, shots: int) -> dict[str, int]:
+def wants_qiskit(params: Mapping[str, Any] | None) -> bool:
+    """``support_qiskit`` is true (absent or anything else: plain JSON, see docs/emulator.md)."""
+    return (params or {}).get("support_qiskit") is True
+
+
+# ------------------------------------------------------------------- plausible numbers
+
+
+def _register_layout(pub: Pub) -> list[tuple[str, int]]:
+    if pub.circuit.kind == "qasm":
+        found = classical_registers(pub.circuit.text)
+        if found:
+            return found
+    return [("meas", DEFAULT_NUM_BITS)]
+
+
+def _outcomes(rng: random.Random, num_bits: int, shots: int) -> list[int]:
     """A skewed distribution: a few dominant outcomes plus some low-probability noise."""
     if shots == 0:
-        return {}
+        return []
     space = 2**num_bits
     dominant = rng.sample(range(space), k=min(space, 2 if num_bits > 1 else 1))
     weights: dict[int, float] = {value: rng.uniform(0.8, 1.2) for value in dominant}
     for _ in range(min(space - len(dominant), 3)):
         weights.setdefault(rng.randrange(space), rng.uniform(0.005, 0.03))
-    total = sum(weights.values())
-    counts = {value: math.floor(weight / total * shots) for value, weight in weights.items()}
-    leftover = shots - sum(counts.values())
-    for value in sorted(weights, key=lambda v: -weights[v])[:leftover]:
-        counts[value] += 1
-    # A dominant outcome can absorb a rounding leftover larger than the number of outcomes.
-    counts[dominant[0]] += shots - sum(counts.values())
-    return {format(value, f"0{num_bits}b"): n for value, n in sorted(counts.items()) if n > 0}
+    values = list(weights)
+    return rng.choices(values, weights=[weights[v] for v in values], k=shots)
 
 
-def sampler_result(
-    job_id: str, params: Mapping[str, Any], *, started: str, finished: str
-) -> dict[str, Any]:
-    """SamplerV2-like result: per pub, per classical register, ``counts`` and ``samples``."""
-    results: list[dict[str, Any]] = []
-    for index, pub in enumerate(_pubs(params)):
-        circuit = pub[0] if isinstance(pub, list) and pub else pub
-        shots = _sampler_shots(pub, params)
-        rng = _rng("sampler", job_id, params, index)
-        data: dict[str, Any] = {}
-        for name, num_bits in _classical_registers(circuit):
-            counts = _counts(rng, num_bits, shots)
-            entry: dict[str, Any] = {"num_bits": num_bits, "num_shots": shots, "counts": counts}
-            if shots <= MAX_SAMPLES:
-                samples = [bits for bits, n in counts.items() for _ in range(n)]
-                rng.shuffle(samples)
-                entry["samples"] = samples
-            data[name] = entry
-        results.append({"data": data, "metadata": {"shots": shots, "circuit_metadata": {}}})
-    return _primitive_result(results, started, finished)
+def plausible_sampler(job_id: str, index: int, pub: Pub) -> SamplerPubData:
+    """Made-up samples in the pub's registers and shape."""
+    rng = _rng("sampler", job_id, index)
+    points = math.prod(pub.shape)
+    registers = []
+    for name, num_bits in _register_layout(pub):
+        values: list[int] = []
+        for _ in range(points):
+            values.extend(_outcomes(rng, num_bits, pub.shots))
+        registers.append(
+            RegisterSamples(
+                name=name,
+                num_bits=num_bits,
+                shape=pub.shape,
+                num_shots=pub.shots,
+                data=pack_samples(values, num_bits),
+            )
+        )
+    return SamplerPubData(
+        shape=pub.shape,
+        num_shots=pub.shots,
+        registers=tuple(registers),
+        metadata={"circuit_metadata": {}},
+    )
 
 
 def _observable_norm(observable: Any) -> float:
@@ -149,87 +152,181 @@ def _observable_norm(observable: Any) -> float:
     if isinstance(observable, Mapping) and observable:
         norm = 0.0
         for coefficient in observable.values():
-            if _is_number(coefficient):
+            if isinstance(coefficient, int | float) and not isinstance(coefficient, bool):
                 norm += abs(float(coefficient))
-            elif (
-                isinstance(coefficient, Sequence)
-                and len(coefficient) == 2
-                and all(_is_number(part) for part in coefficient)
-            ):
-                norm += math.hypot(float(coefficient[0]), float(coefficient[1]))
             else:
                 norm += 1.0
         return norm or 1.0
     return 1.0
 
 
-def _shaped(observables: Any, draw: Any) -> Any:
-    """Map ``draw(observable)`` over the (nested) list structure of ``observables``."""
-    if isinstance(observables, list):
-        return [_shaped(item, draw) for item in observables]
-    return draw(observables)
-
-
-def _estimate_drawer(rng: random.Random, precision: float) -> Any:
-    """``observable -> (expectation value, standard deviation)`` drawn from ``rng``."""
-
-    def draw(observable: Any) -> tuple[float, float]:
+def plausible_estimator(job_id: str, index: int, pub: Pub) -> EstimatorPubData:
+    """Made-up expectation values within each observable's range, shaped like the pub."""
+    rng = _rng("estimator", job_id, index)
+    evs: list[float] = []
+    stds: list[float] = []
+    for observable in broadcast_to(pub.observables, pub.shape):
         norm = _observable_norm(observable)
-        value = round(rng.uniform(-1.0, 1.0) * norm, 6)
-        spread = round(precision * rng.uniform(0.8, 1.2) * norm, 6)
-        return value, spread
-
-    return draw
-
-
-def _estimator_precision(pub: Any, params: Mapping[str, Any]) -> float:
-    if isinstance(pub, list) and len(pub) >= 4 and _is_number(pub[3]) and pub[3] > 0:
-        return float(pub[3])
-    if _is_number(params.get("precision")) and params["precision"] > 0:
-        return float(params["precision"])
-    default: Any = _options(params).get("default_precision")
-    if _is_number(default) and default > 0:
-        return float(default)
-    return DEFAULT_ESTIMATOR_PRECISION
+        evs.append(round(rng.uniform(-1.0, 1.0) * norm, 6))
+        stds.append(round(pub.precision * rng.uniform(0.8, 1.2) * norm, 6))
+    return EstimatorPubData(
+        shape=pub.shape,
+        evs=tuple(evs),
+        stds=tuple(stds),
+        ensemble_standard_error=tuple(stds),
+        num_shots=pub.shots,
+        metadata={
+            "target_precision": pub.precision,
+            "shots": pub.shots,
+            "circuit_metadata": {},
+        },
+    )
 
 
-def estimator_result(
-    job_id: str, params: Mapping[str, Any], *, started: str, finished: str
-) -> dict[str, Any]:
-    """EstimatorV2-like result: per pub ``evs``/``stds`` shaped like the pub's observables."""
-    results: list[dict[str, Any]] = []
-    for index, pub in enumerate(_pubs(params)):
-        observables = pub[1] if isinstance(pub, list) and len(pub) >= 2 else "Z"
-        precision = _estimator_precision(pub, params)
-        rng = _rng("estimator", job_id, params, index)
-        pairs = _shaped(observables, _estimate_drawer(rng, precision))
-        results.append(
-            {
-                "data": {
-                    "evs": _first(pairs),
-                    "stds": _second(pairs),
-                    "ensemble_standard_error": _second(pairs),
-                },
-                "metadata": {
-                    "target_precision": precision,
-                    "shots": math.ceil(1.0 / precision**2),
-                    "circuit_metadata": {},
-                },
-            }
+# --------------------------------------------------------------------------- the engine
+
+
+Pubs = tuple[SamplerPubData | EstimatorPubData, ...]
+
+
+def _compute(
+    job_id: str, program_id: str, params: Mapping[str, Any] | None, simulate: bool, max_qubits: int
+) -> tuple[Pubs, str]:
+    """Every pub's data, and how it was made (``simulated`` or ``plausible``). Thread-safe."""
+    pubs = read_pubs(program_id, params)
+    if simulate:
+        from ._simulate import prepare, simulate_estimator, simulate_sampler
+
+        out: list[SamplerPubData | EstimatorPubData] = []
+        for index, pub in enumerate(pubs):
+            prepared = prepare(pub, max_qubits)
+            seed = job_seed(job_id, index, params)
+            if program_id == "estimator":
+                out.append(simulate_estimator(pub, prepared, seed))
+            else:
+                out.append(simulate_sampler(pub, prepared, seed))
+        return tuple(out), "simulated"
+    made = [
+        plausible_estimator(job_id, index, pub)
+        if program_id == "estimator"
+        else plausible_sampler(job_id, index, pub)
+        for index, pub in enumerate(pubs)
+    ]
+    return tuple(made), "plausible"
+
+
+class ResultEngine:
+    """Computes primitive results off the event loop, once per job, and formats them.
+
+    ``admit`` (at job creation) checks the pubs cheaply and starts the computation in a
+    worker thread; ``body`` (at ``GET .../results``) awaits it and formats the answer.
+    """
+
+    def __init__(self, *, simulate: bool, max_qubits: int) -> None:
+        self.simulate = simulate
+        self.max_qubits = max_qubits
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: dict[str, asyncio.Future[tuple[Pubs, str]]] = {}
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="qruntime-emulator-sim"
+            )
+        return self._executor
+
+    def close(self) -> None:
+        """Stop the worker thread (pending computations are dropped)."""
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def admit(
+        self,
+        job_id: str,
+        program_id: str,
+        params: Mapping[str, Any] | None,
+        on_failure: Callable[[str], None],
+    ) -> str | None:
+        """Check a new job's pubs; ``None`` if it can run, else the reason it will fail.
+
+        A runnable primitive job starts computing in the worker thread now; if that fails
+        later, ``on_failure(reason)`` is called on the event loop.
+        """
+        if program_id not in _PRIMITIVES:
+            return None
+        try:
+            pubs = read_pubs(program_id, params)
+            if self.simulate:
+                from ._simulate import prepare
+
+                for index, pub in enumerate(pubs):
+                    try:
+                        prepare(pub, self.max_qubits)
+                    except InvalidPub as exc:
+                        raise InvalidPub(f"pub {index}: {exc}") from exc
+        except InvalidPub as exc:
+            return f"Invalid input: {exc}."
+        if not pubs:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        future = loop.run_in_executor(
+            self._pool(), _compute, job_id, program_id, params, self.simulate, self.max_qubits
         )
-    return _primitive_result(results, started, finished)
 
+        def done(finished: asyncio.Future[tuple[Pubs, str]]) -> None:
+            if finished.cancelled():
+                return
+            error = finished.exception()
+            if error is not None:
+                on_failure(f"The job failed while running: {error}")
 
-def _first(pairs: Any) -> Any:
-    if isinstance(pairs, list):
-        return [_first(item) for item in pairs]
-    return pairs[0]
+        future.add_done_callback(done)
+        self._pending[job_id] = future
+        return None
 
+    async def body(
+        self,
+        *,
+        job_id: str,
+        program_id: str,
+        backend: str,
+        params: Mapping[str, Any] | None,
+        started: str,
+        finished: str,
+    ) -> dict[str, Any]:
+        """The final result body of a completed job."""
+        if program_id not in _PRIMITIVES:
+            return generic_result(job_id, program_id, backend, params)
+        future = self._pending.get(job_id)
+        if future is None:
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(
+                self._pool(), _compute, job_id, program_id, params, self.simulate, self.max_qubits
+            )
+            self._pending[job_id] = future
+        try:
+            pubs, how = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise ApiError(500, "1000", f"API Internal error: the result failed: {exc}") from exc
+        data = PrimitiveData(
+            pubs=pubs, start=started, stop=finished, metadata={MARKER: {"results": how}}
+        )
+        return qiskit_result(data) if wants_qiskit(params) else plain_result(data)
 
-def _second(pairs: Any) -> Any:
-    if isinstance(pairs, list):
-        return [_second(item) for item in pairs]
-    return pairs[1]
+    def forget(self, job_id: str) -> None:
+        """Drop a job's computation (the job will never have a result)."""
+        future = self._pending.pop(job_id, None)
+        if future is not None:
+            future.cancel()
 
 
 def generic_result(
@@ -244,23 +341,6 @@ def generic_result(
         "params_sha256": hashlib.sha256(material).hexdigest(),
         "message": "Result generated by the qruntime_session emulator.",
     }
-
-
-def result_for(
-    *,
-    job_id: str,
-    program_id: str,
-    backend: str,
-    params: Mapping[str, Any] | None,
-    started: str,
-    finished: str,
-) -> dict[str, Any]:
-    """The final result body of a completed job."""
-    if program_id == "sampler":
-        return sampler_result(job_id, params or {}, started=started, finished=finished)
-    if program_id == "estimator":
-        return estimator_result(job_id, params or {}, started=started, finished=finished)
-    return generic_result(job_id, program_id, backend, params)
 
 
 def job_logs(
@@ -289,18 +369,3 @@ def job_logs(
         level = "ERROR" if status == "Failed" else "INFO"
         lines.append(f"{finished} {level} qiskit_runtime: job finished as {status}{tail}")
     return "\n".join(lines) + "\n"
-
-
-def _primitive_result(results: list[dict[str, Any]], started: str, finished: str) -> dict[str, Any]:
-    """The V2 primitive result envelope: per-pub results plus one execution span."""
-    return {
-        "results": results,
-        "metadata": {
-            "execution": {
-                "execution_spans": [
-                    {"start": started, "stop": finished, "pubs": list(range(len(results)))}
-                ]
-            },
-            "version": 2,
-        },
-    }

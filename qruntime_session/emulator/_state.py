@@ -12,6 +12,7 @@ import collections
 import math
 import random
 import secrets
+from collections.abc import Awaitable
 from typing import Any, Literal
 
 import attrs
@@ -19,7 +20,8 @@ import attrs
 from ._clock import isoformat
 from ._config import EmulatorConfig
 from ._errors import ApiError
-from ._results import job_logs, result_for, total_shots
+from ._results import INVALID_INPUT_CODE, ResultEngine, job_logs, total_shots
+from ._simulate import SIMULATION_AVAILABLE
 
 __all__ = [
     "PENDING",
@@ -129,23 +131,14 @@ class SessionRecord:
             self.accepting_jobs = False
 
     def to_json(self, now: float) -> dict[str, Any]:
-        """The ``JobSession`` body."""
-        elapsed: float | None = None
-        if self.started_at is not None:
-            end = self.closed_at if self.closed_at is not None else now
-            elapsed = round(max(end - self.started_at, 0.0), 3)
-        return {
+        """The ``JobSession`` body. Fields not set yet are omitted (IBM types them non-null)."""
+        body: dict[str, Any] = {
             "id": self.id,
             "backend_name": self.backend_name,
             "mode": self.mode,
             "state": self.state,
             "state_reason": self.state_reason,
             "accepting_jobs": self.accepting_jobs,
-            "started_at": _iso_or_none(self.started_at),
-            "activated_at": _iso_or_none(self.activated_at),
-            "closed_at": _iso_or_none(self.closed_at),
-            "last_job_started": _iso_or_none(self.last_job_started),
-            "last_job_completed": _iso_or_none(self.last_job_completed),
             "interactive_ttl": self.interactive_ttl,
             "max_ttl": self.max_ttl,
             "active_ttl": self.active_ttl,
@@ -153,8 +146,21 @@ class SessionRecord:
                 {"status": state, "timestamp": isoformat(at)} for state, at in self.timestamps
             ],
             "user_id": self.user_id,
-            "elapsed_time": elapsed,
         }
+        for name in (
+            "started_at",
+            "activated_at",
+            "closed_at",
+            "last_job_started",
+            "last_job_completed",
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                body[name] = isoformat(value)
+        if self.started_at is not None:
+            end = self.closed_at if self.closed_at is not None else now
+            body["elapsed_time"] = round(max(end - self.started_at, 0.0), 3)
+        return body
 
 
 @attrs.define(kw_only=True)
@@ -253,12 +259,13 @@ class JobRecord:
             execution_ns = int(self.qpu_seconds * 0.8 * 1e9)
         else:
             execution_ns = total_shots(self.program_id, self.params) * 250_000
+        timestamps = {"created": isoformat(self.created)}
+        if self.started is not None:
+            timestamps["running"] = isoformat(self.started)
+        if self.finished is not None:
+            timestamps["finished"] = isoformat(self.finished)
         body: dict[str, Any] = {
-            "timestamps": {
-                "created": isoformat(self.created),
-                "running": _iso_or_none(self.started),
-                "finished": _iso_or_none(self.finished),
-            },
+            "timestamps": timestamps,
             "usage": self.usage_json(),
             "circuits_execution_time_ns": execution_ns,
             "qiskit_version": qiskit_version,
@@ -301,6 +308,9 @@ class Store:
         self.config = config
         self.sessions: dict[str, SessionRecord] = {}
         self.jobs: dict[str, JobRecord] = {}
+        simulate = SIMULATION_AVAILABLE if config.simulate is None else config.simulate
+        #: Computes sampler/estimator results off the event loop.
+        self.results = ResultEngine(simulate=simulate, max_qubits=config.max_simulated_qubits)
         self._plans: list[_Plan] = []
         self._creations: collections.deque[float] = collections.deque()
         self._counter = 0
@@ -577,9 +587,21 @@ class Store:
             planned=self._take_plan(program_id),
         )
         self.jobs[job.id] = job
+        self._admit(job)
         if self.config.job_rate_limit is not None:
             self._creations.append(now)
         return job
+
+    def _admit(self, job: JobRecord) -> None:
+        """Check the job's pubs and start computing its result; bad input plans a failure."""
+
+        def failed_late(reason: str) -> None:
+            if job.pending:
+                job.planned = JobOutcome.failed(reason, reason_code=INVALID_INPUT_CODE)
+
+        problem = self.results.admit(job.id, job.program_id, job.params, failed_late)
+        if problem is not None and job.planned is None:
+            job.planned = JobOutcome.failed(problem, reason_code=INVALID_INPUT_CODE)
 
     def _take_plan(self, program_id: str) -> JobOutcome | None:
         for plan in self._plans:
@@ -617,8 +639,11 @@ class Store:
             )
         self._finish(job, JobOutcome.cancelled("The job was cancelled by the user."), now)
 
-    def take_result(self, job: JobRecord) -> dict[str, Any] | None:
-        """The final result of a Completed job (``None``: answer 204). Private: read once."""
+    def take_result(self, job: JobRecord) -> Awaitable[dict[str, Any]] | None:
+        """The final result of a Completed job, to await (``None``: answer 204).
+
+        Private jobs' results are read once.
+        """
         self.tick()
         if job.status != "Completed" or job.result_taken:
             return None
@@ -626,7 +651,7 @@ class Store:
             job.result_taken = True
         assert job.started is not None
         assert job.finished is not None
-        return result_for(
+        return self.results.body(
             job_id=job.id,
             program_id=job.program_id,
             backend=job.backend,

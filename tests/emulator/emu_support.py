@@ -23,6 +23,8 @@ SPEC_DIR = Path(__file__).resolve().parents[2] / "qruntime_session" / "specs" / 
 SPEC_FILES = {
     "sessions": SPEC_DIR / "ibm-quantum-runtime-sessions-openapi.yml",
     "jobs": SPEC_DIR / "ibm-quantum-runtime-jobs-openapi.yml",
+    "backends": SPEC_DIR / "ibm-quantum-runtime-backends-openapi.yml",
+    "instances": SPEC_DIR / "ibm-quantum-runtime-instances-openapi.yml",
 }
 _UNSET: Any = object()
 

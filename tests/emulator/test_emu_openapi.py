@@ -29,7 +29,17 @@ EXPECTED_OPERATIONS = {
         ("get", "/v1/jobs/{id}/logs"): "get_jog_logs_jid",
         ("get", "/v1/jobs/{id}/metrics"): "get_job_metrics_jid",
     },
+    "backends": {
+        ("get", "/v1/backends"): "list_backends",
+        ("get", "/v1/backends/{name}/configuration"): "get_backend_configuration",
+        ("get", "/v1/backends/{name}/properties"): "get_backend_properties",
+        ("get", "/v1/backends/{name}/status"): "get_backend_status",
+    },
+    "instances": {
+        ("get", "/v1/instances/usage"): "get_usage",
+    },
 }
+SPEC_NAMES = list(EXPECTED_OPERATIONS)
 
 
 def _walk(node: Any) -> Any:
@@ -42,7 +52,7 @@ def _walk(node: Any) -> Any:
             yield from _walk(value)
 
 
-@pytest.mark.parametrize("name", ["sessions", "jobs"])
+@pytest.mark.parametrize("name", SPEC_NAMES)
 def test_spec_has_exactly_the_operations(name: str) -> None:
     """Each description holds exactly its operations, at IBM's paths, on IBM's server."""
     spec = load_spec(name)
@@ -60,7 +70,7 @@ def test_spec_has_exactly_the_operations(name: str) -> None:
     assert found == EXPECTED_OPERATIONS[name]
 
 
-@pytest.mark.parametrize("name", ["sessions", "jobs"])
+@pytest.mark.parametrize("name", SPEC_NAMES)
 def test_spec_refs_resolve_and_headers_are_defined(name: str) -> None:
     """Every $ref resolves; IBM-API-Version, Service-CRN and bearer auth are defined and used."""
     spec = load_spec(name)
@@ -86,7 +96,7 @@ def test_spec_refs_resolve_and_headers_are_defined(name: str) -> None:
             assert "#/components/parameters/ServiceCRN" in refs, operation["operationId"]
 
 
-@pytest.mark.parametrize("name", ["sessions", "jobs"])
+@pytest.mark.parametrize("name", SPEC_NAMES)
 def test_spec_is_plain_yaml(name: str) -> None:
     """No anchors/aliases, and no unquoted date that YAML would turn into a date object."""
     text = SPEC_FILES[name].read_text(encoding="utf-8")
@@ -108,12 +118,38 @@ def test_spec_is_plain_yaml(name: str) -> None:
         ("JobCreateResponse", {"id", "backend"}),
         ("CreateSessionRequest", {"mode"}),
         ("UpdateSessionRequest", {"accepting_jobs"}),
+        ("BackendsResponse", {"devices"}),
+        ("Device", {"name", "status", "queue_length"}),
+        (
+            "BackendConfigurationResponse",
+            {
+                "backend_name",
+                "backend_version",
+                "basis_gates",
+                "conditional",
+                "coords",
+                "coupling_map",
+                "gates",
+                "local",
+                "memory",
+                "n_qubits",
+                "online_date",
+                "u_channel_lo",
+            },
+        ),
+        (
+            "BackendPropertiesResponse",
+            {"backend_name", "backend_version", "gates", "general", "last_update_date", "qubits"},
+        ),
+        ("BackendStatusResponse", {"length_queue"}),
+        ("GetUsageResponse", {"instance_id", "plan_id", "usage_consumed_seconds"}),
     ],
 )
 def test_spec_schemas_require_ibms_fields(schema: str, required: set[str]) -> None:
     """The key schemas require the same fields as IBM's."""
-    components = {**load_spec("sessions")["components"]["schemas"]}
-    components.update(load_spec("jobs")["components"]["schemas"])
+    components: dict[str, Any] = {}
+    for name in SPEC_NAMES:
+        components.update(load_spec(name)["components"]["schemas"])
     assert set(components[schema]["required"]) == required
 
 
@@ -133,7 +169,7 @@ async def test_every_answer_conforms_to_the_spec(api: Client, emu: Emulator) -> 
         seen.add((operation, reply.status))
         return reply
 
-    sampler = {"pubs": [["OPENQASM 3.0; bit[2] c;", {}, 20]], "version": 2}
+    sampler = {"pubs": [["OPENQASM 3.0; bit[2] c;", None, 20]], "version": 2}
     session = (
         await check(
             "create_session",
@@ -190,6 +226,23 @@ async def test_every_answer_conforms_to_the_spec(api: Client, emu: Emulator) -> 
     emu.finish_job(done["id"])
     emu.finish_job(failed["id"], JobOutcome.failed())
     emu.finish_job(private["id"], JobOutcome.ran_too_long())
+    for flag in (True, False):
+        body = {**job_body, "params": {**sampler, "support_qiskit": flag}}
+        made = (await check("create_job", await api.call("POST", "/v1/jobs", json_body=body))).body
+        emu.finish_job(made["id"])
+        await check("get_session", await api.call("GET", f"/v1/sessions/{sid}"))
+        await check("get_job_metrics_jid", await api.call("GET", f"/v1/jobs/{made['id']}/metrics"))
+        reply = await api.call("GET", f"/v1/jobs/{made['id']}/results")
+        await check("get_job_results_jid", reply)
+        assert ("__type__" in reply.body) is flag
+    estimator = {
+        "program_id": "estimator",
+        "backend": "b",
+        "params": {"pubs": [["OPENQASM 3.0; qubit[2] q;", ["ZZ", {"XX": 0.5}]]], "version": 2},
+    }
+    made = (await check("create_job", await api.call("POST", "/v1/jobs", json_body=estimator))).body
+    emu.finish_job(made["id"])
+    await check("get_job_results_jid", await api.call("GET", f"/v1/jobs/{made['id']}/results"))
     for job in (done, failed, queued, private):
         await check("get_job", await api.call("GET", f"/v1/jobs/{job['id']}"))
         await check("get_job_results_jid", await api.call("GET", f"/v1/jobs/{job['id']}/results"))
@@ -220,6 +273,20 @@ async def test_every_answer_conforms_to_the_spec(api: Client, emu: Emulator) -> 
     await check("delete_session_close", await api.call("DELETE", f"/v1/sessions/{sid}/close"))
     await check("delete_session_close", await api.call("DELETE", "/v1/sessions/missing/close"))
     await check("update_session", await api.call("PATCH", "/v1/sessions/missing", json_body={}))
+
+    await check("list_backends", await api.call("GET", "/v1/backends"))
+    await check(
+        "list_backends", await api.call("GET", "/v1/backends", headers={"Authorization": None})
+    )
+    for suffix in ("configuration", "properties", "status"):
+        operation = f"get_backend_{suffix}"
+        await check(operation, await api.call("GET", f"/v1/backends/ibm_fez/{suffix}"))
+        await check(operation, await api.call("GET", f"/v1/backends/ibm_torino/{suffix}"))
+        await check(operation, await api.call("GET", f"/v1/backends/nope/{suffix}"))
+    await check("get_usage", await api.call("GET", "/v1/instances/usage"))
+    await check(
+        "get_usage", await api.call("GET", "/v1/instances/usage", headers={"Service-CRN": "crn:x"})
+    )
 
     statuses = {operation: {s for o, s in seen if o == operation} for operation, _ in seen}
     assert statuses["create_job"] == {200, 400, 404, 409, 429}
@@ -258,7 +325,7 @@ async def test_openapi_is_served(api: Client) -> None:
         if method != "parameters"
     }
     assert operations == {op for ops in EXPECTED_OPERATIONS.values() for op in ops.values()}
-    for name in ("sessions", "jobs"):
+    for name in SPEC_NAMES:
         reply = await api.call("GET", f"/openapi/{name}.yml")
         assert reply.status == 200
         assert yaml.safe_load(reply.text) == load_spec(name)

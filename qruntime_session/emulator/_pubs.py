@@ -1,0 +1,288 @@
+"""Reading the pubs of a V2 primitive job's params, in pure Python.
+
+A sampler pub is ``[circuit, parameter_values?, shots?]``, an estimator pub ``[circuit,
+observables, parameter_values?, precision?]``. A circuit is OpenQASM text, base64 QPY, or the
+official client's ``{"__type__": "QuantumCircuit", "__value__": base64(zlib(qpy))}``; parameter
+values are nested lists (last axis: the circuit's parameters) or an ``ndarray`` envelope;
+observables are Pauli strings or ``{pauli: coefficient}`` objects nested to the pub's shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from ._npy import decode_ndarray
+from ._qasm import is_qasm
+
+__all__ = [
+    "DEFAULT_ESTIMATOR_PRECISION",
+    "DEFAULT_SAMPLER_SHOTS",
+    "CircuitSource",
+    "InvalidPub",
+    "Pub",
+    "broadcast",
+    "broadcast_to",
+    "flat",
+    "read_circuit",
+    "read_pubs",
+    "rows_of",
+    "seed_option",
+    "shape_of",
+]
+
+#: SamplerV2's default shots when neither the pub, ``shots`` nor ``options.default_shots`` say.
+DEFAULT_SAMPLER_SHOTS = 4096
+#: EstimatorV2's default precision when neither the pub, ``precision`` nor the options say.
+DEFAULT_ESTIMATOR_PRECISION = 0.015625
+
+
+class InvalidPub(ValueError):
+    """A pub the service could not run (the job ends ``Failed`` with this message)."""
+
+
+@attrs.frozen
+class CircuitSource:
+    """A pub's circuit: OpenQASM text, QPY bytes, or something unreadable (``None``)."""
+
+    kind: Literal["qasm", "qpy", "unknown"]
+    text: str = ""
+    qpy: bytes = b""
+
+
+@attrs.frozen
+class Pub:
+    """One pub, read from the params."""
+
+    circuit: CircuitSource
+    parameter_values: Any
+    #: The pub's shape from its parameter values (sampler) or broadcast with observables.
+    shape: tuple[int, ...]
+    shots: int
+    observables: Any = None
+    precision: float = DEFAULT_ESTIMATOR_PRECISION
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _options(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    options = params.get("options")
+    return options if isinstance(options, Mapping) else {}
+
+
+def read_circuit(value: Any) -> CircuitSource:
+    """Recognise a pub's circuit encoding (cheap: nothing is parsed yet)."""
+    if isinstance(value, Mapping) and value.get("__type__") == "QuantumCircuit":
+        encoded = value.get("__value__")
+        if isinstance(encoded, str):
+            try:
+                return CircuitSource("qpy", qpy=zlib.decompress(base64.b64decode(encoded)))
+            except (binascii.Error, ValueError, zlib.error):
+                return CircuitSource("unknown")
+        return CircuitSource("unknown")
+    if isinstance(value, str):
+        if is_qasm(value):
+            return CircuitSource("qasm", text=value)
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return CircuitSource("unknown")
+        if raw.startswith(b"QISKIT"):
+            return CircuitSource("qpy", qpy=raw)
+        try:
+            inflated = zlib.decompress(raw)
+        except zlib.error:
+            return CircuitSource("unknown")
+        return (
+            CircuitSource("qpy", qpy=inflated)
+            if inflated.startswith(b"QISKIT")
+            else (CircuitSource("unknown"))
+        )
+    return CircuitSource("unknown")
+
+
+def _decode_values(value: Any) -> Any:
+    """Parameter values as nested lists (``ndarray`` envelopes decoded)."""
+    if isinstance(value, Mapping) and value.get("__type__") == "ndarray":
+        try:
+            return decode_ndarray(value.get("__value__"))
+        except (ValueError, binascii.Error, zlib.error, SyntaxError) as exc:
+            raise InvalidPub(f"unreadable parameter values: {exc}") from exc
+    if isinstance(value, Mapping) and value.get("__type__") == "BindingsArray":
+        raise InvalidPub("BindingsArray parameter values are not supported by the emulator")
+    return value
+
+
+def shape_of(value: Any) -> tuple[int, ...]:
+    """The shape of a nested list (a non-list is a scalar, shape ``()``)."""
+    if not isinstance(value, list):
+        return ()
+    if not value:
+        return (0,)
+    inner = [shape_of(item) for item in value]
+    if any(item != inner[0] for item in inner):
+        raise InvalidPub("ragged nested list")
+    return (len(value), *inner[0])
+
+
+def broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """NumPy broadcasting of shapes."""
+    ndim = max((len(shape) for shape in shapes), default=0)
+    result: list[int] = []
+    for axis in range(ndim):
+        sizes = {
+            shape[axis - ndim + len(shape)] for shape in shapes if axis - ndim + len(shape) >= 0
+        }
+        sizes.discard(1)
+        if len(sizes) > 1:
+            raise InvalidPub(f"shapes {list(shapes)} cannot be broadcast")
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+def _values_shape(values: Any) -> tuple[int, ...]:
+    """A pub's shape from its parameter values: every axis but the last (the parameters)."""
+    if values is None:
+        return ()
+    if isinstance(values, Mapping):
+        shapes = [shape_of(_decode_values(item))[:-1] for item in values.values()]
+        return broadcast(*shapes) if shapes else ()
+    shape = shape_of(values)
+    return shape[:-1] if shape else ()
+
+
+def _observable_shape(observables: Any) -> tuple[int, ...]:
+    if isinstance(observables, list):
+        return shape_of([_leafify(item) for item in observables])
+    return ()
+
+
+def _leafify(value: Any) -> Any:
+    return [_leafify(item) for item in value] if isinstance(value, list) else 0
+
+
+def _sampler_shots(pub: list[Any], params: Mapping[str, Any]) -> int:
+    candidate: Any
+    for candidate in (
+        pub[2] if len(pub) >= 3 else None,
+        params.get("shots"),
+        _options(params).get("default_shots"),
+    ):
+        if _is_int(candidate):
+            return max(int(candidate), 0)
+    return DEFAULT_SAMPLER_SHOTS
+
+
+def _precision(pub: list[Any], params: Mapping[str, Any]) -> float:
+    candidate: Any
+    for candidate in (
+        pub[3] if len(pub) >= 4 else None,
+        params.get("precision"),
+        _options(params).get("default_precision"),
+    ):
+        if _is_number(candidate) and candidate > 0:
+            return float(candidate)
+    return DEFAULT_ESTIMATOR_PRECISION
+
+
+def _observables(pub: list[Any]) -> Any:
+    observables = pub[1] if len(pub) >= 2 else None
+    if observables is None:
+        raise InvalidPub("an estimator pub needs observables")
+    return observables
+
+
+def read_pubs(program_id: str, params: Mapping[str, Any] | None) -> list[Pub]:
+    """The pubs of a ``sampler`` or ``estimator`` job (``InvalidPub`` if one is malformed)."""
+    raw = (params or {}).get("pubs")
+    if not isinstance(raw, list):
+        return []
+    params = params or {}
+    pubs: list[Pub] = []
+    for index, item in enumerate(raw):
+        pub = list(item) if isinstance(item, list) else [item]
+        try:
+            circuit = read_circuit(pub[0] if pub else None)
+            if program_id == "estimator":
+                observables = _observables(pub)
+                if isinstance(observables, Mapping) and "__type__" in observables:
+                    observables = observables.get("__value__")
+                values = _decode_values(pub[2]) if len(pub) >= 3 else None
+                shape = broadcast(_observable_shape(observables), _values_shape(values))
+                precision = _precision(pub, params)
+                shots = math.ceil(1.0 / precision**2)
+                pubs.append(Pub(circuit, values, shape, shots, observables, precision))
+            else:
+                values = _decode_values(pub[1]) if len(pub) >= 2 else None
+                shots = _sampler_shots(pub, params)
+                pubs.append(Pub(circuit, values, _values_shape(values), shots))
+        except InvalidPub as exc:
+            raise InvalidPub(f"pub {index}: {exc}") from exc
+    return pubs
+
+
+def seed_option(params: Mapping[str, Any] | None) -> int | None:
+    """``options.simulator.seed_simulator`` when it is an integer."""
+    simulator = _options(params or {}).get("simulator")
+    if isinstance(simulator, Mapping) and _is_int(simulator.get("seed_simulator")):
+        return int(simulator["seed_simulator"])
+    return None
+
+
+def flat(value: Any) -> list[Any]:
+    """A nested list flattened in C order (a scalar gives one item)."""
+    if isinstance(value, list):
+        out: list[Any] = []
+        for item in value:
+            out.extend(flat(item))
+        return out
+    return [value]
+
+
+def broadcast_to(value: Any, shape: Sequence[int]) -> list[Any]:
+    """The leaves of nested-list ``value`` broadcast to ``shape``, flat in C order."""
+    own = _observable_shape(value) if isinstance(value, list) else ()
+    leaves = flat(value)
+    target = tuple(shape)
+    if own == target:
+        return leaves
+    padded = (1,) * (len(target) - len(own)) + own
+    out: list[Any] = []
+    for position in range(math.prod(target)):
+        index = 0
+        rest = position
+        strides = [math.prod(padded[axis + 1 :]) for axis in range(len(padded))]
+        coords = []
+        for axis in reversed(range(len(target))):
+            coords.append(rest % target[axis])
+            rest //= target[axis]
+        coords.reverse()
+        for axis, coord in enumerate(coords):
+            index += (0 if padded[axis] == 1 else coord) * strides[axis]
+        out.append(leaves[index])
+    return out
+
+
+def rows_of(values: Any) -> Any:
+    """Parameter values with each innermost row (one point's values) turned into a tuple."""
+    if values is None:
+        return ()
+    if isinstance(values, list) and values and not isinstance(values[0], list):
+        return tuple(values)
+    if isinstance(values, list):
+        if not values:
+            return ()
+        return [rows_of(item) for item in values]
+    return (values,)
