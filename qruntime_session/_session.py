@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequenc
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
-from . import errors
+from . import _warnings, errors
 from ._client import RuntimeClient
 from ._job import Job
 from ._models import JobInfo, SessionDetails, SessionMode, SessionState
@@ -602,7 +602,6 @@ class Session:
         try:
             if self._status is _State.OPEN:
                 self._status = _State.CLOSING
-                self._warn_unfinished()
                 try:
                     await _shielded(self._bounded_close(self.on_exit))
                 except errors.QRuntimeError as close_error:
@@ -615,19 +614,28 @@ class Session:
                     log.warning("closing session %s failed: %s", self.id, close_error)
                 finally:
                     self._status = _State.CLOSED
+                    self._warn_unfinished(exc)
         finally:
             if self._owns_client and self._client is not None:
                 await _shielded(self._client.aclose())
 
-    def _warn_unfinished(self) -> None:
+    def _warn_unfinished(self, exc: BaseException | None) -> None:
         if self.on_exit != "close":
             return
-        unfinished = [job for job in self._jobs.values() if not job.known_final]
-        if unfinished:
-            log.warning(
-                "closing session %s with %d job(s) not known to have finished: closing stops "
+        unfinished = sum(1 for job in self._jobs.values() if not job.known_final)
+        if not unfinished:
+            return
+        try:
+            _warnings.warn(
+                _warnings.QueuedJobsDroppedWarning,
+                log,
+                "closed session %s with %d job(s) not known to have finished: closing stops "
                 "queued jobs (running ones finish); use Session(..., on_exit='drain') to let "
                 "queued jobs run",
                 self.id,
-                len(unfinished),
+                unfinished,
             )
+        except Warning:
+            # Warnings made errors: raise it, unless a cancellation or interrupt is leaving.
+            if exc is None or isinstance(exc, Exception):
+                raise

@@ -35,6 +35,8 @@ EXPECTED_EXPORTS = {
     "PermissionDeniedError",
     "PollPolicy",
     "QRuntimeError",
+    "QRuntimeWarning",
+    "QueuedJobsDroppedWarning",
     "RateLimitError",
     "RequestTimeoutError",
     "RetryPolicy",
