@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequenc
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
-from . import _warnings, errors
+from . import _telemetry, _warnings, errors
 from ._client import RuntimeClient
 from ._job import Job
 from ._models import JobInfo, SessionDetails, SessionMode, SessionState
@@ -264,6 +264,7 @@ class Session:
         else:
             log.info("cancelled while opening session %s; closed it", self.id)
 
+    @_telemetry.traced("qruntime.session.open")
     async def _create(self) -> None:
         client = self.client
         response = await client.transport.request(
@@ -298,6 +299,7 @@ class Session:
             raise errors.SessionStateError(f"cannot {what} {when}", session_id=self.id)
         return self.client
 
+    @_telemetry.traced("qruntime.job.submit")
     async def submit_job(
         self,
         program_id: str,
@@ -565,6 +567,7 @@ class Session:
         await self._send_close("close")
         self._status = _State.CLOSED
 
+    @_telemetry.traced("qruntime.session.close")
     async def _send_close(self, how: OnExit) -> None:
         assert self.id is not None
         try:
