@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import qruntime_session as qrs
 from qruntime_session import _telemetry, testing
-from qruntime_session.emulator import EmulatorConfig, run_emulator
+from qruntime_session.emulator import run_emulator
 
 PARAMS = {"pubs": [["OPENQASM 3.0; bit[2] c;", None, 16]], "version": 2}
 _EXPORTER = InMemorySpanExporter()
