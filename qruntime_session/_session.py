@@ -184,6 +184,11 @@ class Session:
 
     @property
     def client(self) -> RuntimeClient:
+        """The :class:`RuntimeClient` the session sends through.
+
+        A session that builds its own client has none before it is entered
+        (``SessionStateError``).
+        """
         if self._client is None:
             raise errors.SessionStateError("the session has no client until it is entered")
         return self._client
