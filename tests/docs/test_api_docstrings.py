@@ -15,6 +15,7 @@ PUBLIC_MODULES = [
     "qruntime_session.testing",
     "qruntime_session.emulator",
     "qruntime_session.workflows",
+    "qruntime_session.pytest_plugin",
 ]
 
 
