@@ -143,6 +143,22 @@ class _Progress:
             self._draw()
 
 
+class _ClearingStream:
+    """A text stream that erases the progress line before anything is written to it (for
+    commands that print through ``sys.stdout``/``sys.stderr`` themselves)."""
+
+    def __init__(self, stream: TextIO, progress: _Progress) -> None:
+        self._stream = stream
+        self._progress = progress
+
+    def write(self, text: str) -> int:
+        self._progress.clear()
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 class _Output:
     """stdout lines (unless ``--quiet``) that never collide with the progress line."""
 
@@ -459,6 +475,7 @@ def _error(message: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     """Run the chosen command; every failure becomes one ``error:`` line and an exit code."""
     import asyncio
+    import contextlib
 
     from . import errors
 
@@ -469,7 +486,15 @@ def _run(args: argparse.Namespace) -> int:
         with progress:
             if args.command == "workflow":
                 progress.set("running the workflow")
-                return int(args.handler(args))
+                with contextlib.ExitStack() as streams:
+                    if progress.enabled:
+                        streams.enter_context(
+                            contextlib.redirect_stdout(_ClearingStream(sys.stdout, progress))
+                        )
+                        streams.enter_context(
+                            contextlib.redirect_stderr(_ClearingStream(sys.stderr, progress))
+                        )
+                    return int(args.handler(args))
             return int(asyncio.run(args.handler(args, out)))
     except KeyboardInterrupt:
         progress.clear()

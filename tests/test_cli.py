@@ -173,3 +173,17 @@ def test_emulator_prints_export_lines_and_stops_cleanly_on_ctrl_c(
     assert emulator_process.wait(timeout=20) == 0
     assert emulator_process.stderr is not None
     assert emulator_process.stderr.read() == "emulator stopped\n"
+
+
+def test_workflow_run_progress_is_erased_before_its_output(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["workflow", "run", "--emulator"]) == 0
+    drawn = terminal.getvalue()
+    assert drawn.endswith("\r\x1b[K")
+    assert "Traceback" not in drawn
+    out = capsys.readouterr().out
+    assert '"sessionId"' in out
+    assert "\x1b" not in out
