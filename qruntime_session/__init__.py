@@ -6,6 +6,7 @@ session is closed on every exit path. See ``docs/`` for the guide.
 
 from __future__ import annotations
 
+import logging as _logging
 from collections.abc import AsyncIterator, Iterable
 
 from . import errors, primitives
@@ -28,6 +29,7 @@ from ._timeouts import Timeouts
 from ._version import version as _version
 from ._waiting import Progress, WaitProgress
 from ._waiting import as_completed as _as_completed
+from ._warnings import QRuntimeWarning, QueuedJobsDroppedWarning
 from .errors import (
     APIStatusError,
     AuthenticationError,
@@ -58,6 +60,10 @@ from .errors import (
 )
 
 __version__ = _version()
+
+# A library never configures logging: without this handler, an unconfigured program would get
+# WARNING records through logging's last-resort stderr handler.
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 
 def as_completed(
@@ -106,6 +112,8 @@ __all__ = [
     "PermissionDeniedError",
     "PollPolicy",
     "QRuntimeError",
+    "QRuntimeWarning",
+    "QueuedJobsDroppedWarning",
     "RateLimitError",
     "RequestTimeoutError",
     "ResultDecodeError",

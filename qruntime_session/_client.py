@@ -174,6 +174,7 @@ class RuntimeClient:
 
     @classmethod
     def from_config(cls, config: ClientConfig, **kwargs: Any) -> RuntimeClient:
+        """A client using ``config`` as it is (the other keywords as for the constructor)."""
         return cls(config=config, **kwargs)
 
     def __repr__(self) -> str:
@@ -184,6 +185,7 @@ class RuntimeClient:
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`aclose` has run (a closed client sends nothing more)."""
         return self._state is _ClientState.CLOSED
 
     @property

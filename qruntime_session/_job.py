@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from . import errors
+from . import _telemetry, errors
 from ._models import JobInfo, JobMetrics, JobStatus
 from ._retry import PollPolicy
 from ._wire import job_info_from_api, job_metrics_from_api
@@ -116,6 +116,7 @@ class Job:
             number += 1
             await self._client._sleep(policy.interval(number, random=self._client._random))
 
+    @_telemetry.traced("qruntime.job.wait")
     async def wait(
         self, timeout: float | None = None, *, poll: PollPolicy | None = None
     ) -> JobInfo:

@@ -123,6 +123,7 @@ class JobInfo:
 
     @property
     def is_final(self) -> bool:
+        """Whether the job's status will not change any more."""
         return self.status.is_final
 
 

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequenc
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
-from . import errors
+from . import _telemetry, _warnings, errors
 from ._client import RuntimeClient
 from ._job import Job
 from ._models import JobInfo, SessionDetails, SessionMode, SessionState
@@ -187,6 +187,11 @@ class Session:
 
     @property
     def client(self) -> RuntimeClient:
+        """The :class:`RuntimeClient` the session sends through.
+
+        A session that builds its own client has none before it is entered
+        (``SessionStateError``).
+        """
         if self._client is None:
             raise errors.SessionStateError("the session has no client until it is entered")
         return self._client
@@ -267,6 +272,7 @@ class Session:
         else:
             log.info("cancelled while opening session %s; closed it", self.id)
 
+    @_telemetry.traced("qruntime.session.open")
     async def _create(self) -> None:
         client = self.client
         response = await client.transport.request(
@@ -301,6 +307,7 @@ class Session:
             raise errors.SessionStateError(f"cannot {what} {when}", session_id=self.id)
         return self.client
 
+    @_telemetry.traced("qruntime.job.submit")
     async def submit_job(
         self,
         program_id: str,
@@ -612,6 +619,7 @@ class Session:
         await self._send_close("close")
         self._status = _State.CLOSED
 
+    @_telemetry.traced("qruntime.session.close")
     async def _send_close(self, how: OnExit) -> None:
         assert self.id is not None
         try:
@@ -649,7 +657,6 @@ class Session:
         try:
             if self._status is _State.OPEN:
                 self._status = _State.CLOSING
-                self._warn_unfinished()
                 try:
                     await _shielded(self._bounded_close(self.on_exit))
                 except errors.QRuntimeError as close_error:
@@ -662,19 +669,28 @@ class Session:
                     log.warning("closing session %s failed: %s", self.id, close_error)
                 finally:
                     self._status = _State.CLOSED
+                    self._warn_unfinished(exc)
         finally:
             if self._owns_client and self._client is not None:
                 await _shielded(self._client.aclose())
 
-    def _warn_unfinished(self) -> None:
+    def _warn_unfinished(self, exc: BaseException | None) -> None:
         if self.on_exit != "close":
             return
-        unfinished = [job for job in self._jobs.values() if not job.known_final]
-        if unfinished:
-            log.warning(
-                "closing session %s with %d job(s) not known to have finished: closing stops "
+        unfinished = sum(1 for job in self._jobs.values() if not job.known_final)
+        if not unfinished:
+            return
+        try:
+            _warnings.warn(
+                _warnings.QueuedJobsDroppedWarning,
+                log,
+                "closed session %s with %d job(s) not known to have finished: closing stops "
                 "queued jobs (running ones finish); use Session(..., on_exit='drain') to let "
                 "queued jobs run",
                 self.id,
-                len(unfinished),
+                unfinished,
             )
+        except Warning:
+            # Warnings made errors: raise it, unless a cancellation or interrupt is leaving.
+            if exc is None or isinstance(exc, Exception):
+                raise

@@ -21,7 +21,7 @@ import aiohttp
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from . import errors
+from . import _telemetry, errors
 from ._retry import RETRYABLE_STATUSES, UNSENT_SAFE_STATUSES, RetryPolicy, parse_retry_after
 from ._timeouts import Timeouts
 from ._version import user_agent
@@ -292,6 +292,7 @@ class Transport:
             random=self._random,
         )
 
+    @_telemetry.traced_attempt
     async def _send_once(
         self,
         method: str,

@@ -339,6 +339,7 @@ class JobCancelledError(JobError):
 
     @property
     def ran_too_long(self) -> bool:
+        """Whether the job was cancelled for running longer than allowed (reason code 1305)."""
         return self.reason_code == 1305
 
 

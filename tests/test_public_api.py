@@ -39,6 +39,8 @@ EXPECTED_EXPORTS = {
     "PermissionDeniedError",
     "PollPolicy",
     "QRuntimeError",
+    "QRuntimeWarning",
+    "QueuedJobsDroppedWarning",
     "RateLimitError",
     "RequestTimeoutError",
     "ResultDecodeError",
@@ -100,7 +102,7 @@ def test_every_error_derives_from_the_one_root() -> None:
 
 def test_private_modules_start_with_an_underscore() -> None:
     """Only the documented public modules lack a leading underscore."""
-    public = {"__init__.py", "__main__.py", "errors.py", "testing.py"}
+    public = {"__init__.py", "__main__.py", "errors.py", "testing.py", "pytest_plugin.py"}
     for path in _modules():
         rel = path.relative_to(PACKAGE)
         if len(rel.parts) == 1:

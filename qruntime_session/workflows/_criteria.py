@@ -457,6 +457,7 @@ class CriterionOutcome:
     mode: str | None = None
 
     def as_json(self) -> dict[str, Any]:
+        """This outcome as JSON-compatible data (keys as in the JSON trace)."""
         return {
             "condition": self.condition,
             "type": self.type,

@@ -85,6 +85,7 @@ class DocumentError(WorkflowError, ValueError):
 
     @classmethod
     def single(cls, path: str, message: str, *, source: str | None = None) -> DocumentError:
+        """A ``DocumentError`` with one problem at ``path``."""
         return cls([Problem(path, message)], source=source)
 
 

@@ -255,15 +255,18 @@ class ArazzoDocument:
         return self.operations[(workflow_id, step_id)]
 
     def workflow(self, workflow_id: str) -> Workflow:
+        """The workflow with this ``workflowId`` (``KeyError`` if there is none)."""
         for workflow in self.workflows:
             if workflow.workflow_id == workflow_id:
                 return workflow
         raise KeyError(workflow_id)
 
     def has_workflow(self, workflow_id: str) -> bool:
+        """Whether the document has a workflow with this ``workflowId``."""
         return any(w.workflow_id == workflow_id for w in self.workflows)
 
     def source(self, name: str) -> SourceDescription:
+        """The source description called ``name`` (``KeyError`` if there is none)."""
         for source in self.source_descriptions:
             if source.name == name:
                 return source

@@ -109,6 +109,7 @@ class StepResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the status is ``succeeded``."""
         return self.status == "succeeded"
 
 
@@ -142,6 +143,7 @@ class WorkflowResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the status is ``succeeded``."""
         return self.status == "succeeded"
 
     @property
@@ -401,6 +403,7 @@ class WorkflowExecutor:
     # -- public ------------------------------------------------------------------------------
 
     def workflow_for(self, workflow_id: str | None) -> Workflow:
+        """The workflow ``workflow_id`` names, or the document's first when it is ``None``."""
         if workflow_id is None:
             return self.document.workflows[0]
         try:

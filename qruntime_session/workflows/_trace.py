@@ -159,6 +159,7 @@ class RequestRecord:
     body: Any = None
 
     def as_json(self) -> dict[str, Any]:
+        """This record as JSON-compatible data (keys as in the JSON trace)."""
         return {
             "method": self.method,
             "url": self.url,
@@ -180,6 +181,7 @@ class PlannedRequest:
     body: Any = None
 
     def as_json(self) -> dict[str, Any]:
+        """This record as JSON-compatible data (keys as in the JSON trace)."""
         return {
             "workflowId": self.workflow_id,
             "stepId": self.step_id,
@@ -220,6 +222,7 @@ class AttemptTrace:
     notes: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
+        """This record as JSON-compatible data (keys as in the JSON trace)."""
         return {
             "workflowId": self.workflow_id,
             "stepId": self.step_id,

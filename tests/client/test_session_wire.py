@@ -365,11 +365,19 @@ async def test_closing_with_unfinished_jobs_warns_once(
     seed_ok(wire)
     wire.add("POST", JOBS, 200, {"id": "job-2", "backend": "ibm_fez"})
     caplog.set_level(logging.WARNING, logger="qruntime_session")
-    async with qrs.Session("ibm_fez", "batch", client=client) as session:
-        await session.submit_job("sampler", PARAMS)
-        await session.submit_job("sampler", PARAMS)
+
+    async def leave_with_two_queued_jobs() -> None:
+        async with qrs.Session("ibm_fez", "batch", client=client) as session:
+            await session.submit_job("sampler", PARAMS)
+            await session.submit_job("sampler", PARAMS)
+
+    with pytest.warns(qrs.QueuedJobsDroppedWarning) as caught:
+        await leave_with_two_queued_jobs()
+    assert len(caught) == 1
+    assert caught[0].filename == __file__  # attributed to the code that left the block
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
+    assert warnings[0].getMessage() == str(caught[0].message)
     text = warnings[0].getMessage()
     assert "2 job(s)" in text
     assert "queued" in text

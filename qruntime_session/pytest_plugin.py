@@ -1,0 +1,90 @@
+"""A pytest plugin for testing code that uses ``qruntime_session``.
+
+Install it with the ``pytest`` extra::
+
+    pip install "qruntime-session[pytest]"
+
+The package registers this module through the ``pytest11`` entry point, so pytest loads it by
+itself. Its fixtures are async (pytest-asyncio, which the extra installs); without
+pytest-asyncio the module defines nothing and pytest sees no new fixtures.
+
+``runtime_emulator``
+    A fresh in-process emulator (:class:`qruntime_session.emulator.Emulator`) served on
+    127.0.0.1 for one test, driven by a manual clock (``runtime_clock``), with fault injection
+    (``runtime_emulator.faults.add(...)``) and the request log (``runtime_emulator.requests``).
+``runtime_client``
+    A :class:`qruntime_session.RuntimeClient` pointed at ``runtime_emulator``, with waiting
+    switched off for the test (:func:`qruntime_session.testing.no_waiting`): retries never
+    sleep and job polling never pauses.
+``runtime_clock``
+    The emulator's :class:`~qruntime_session.emulator.ManualClock`; ``advance(seconds)`` moves
+    emulated time (job durations, token expiry, rate limits).
+``runtime_emulator_config``
+    The :class:`~qruntime_session.emulator.EmulatorConfig` the emulator is built from
+    (``clock=runtime_clock``; jobs complete as soon as they are observed). Override it in
+    your ``conftest.py`` to change the emulator, e.g. ``EmulatorConfig(clock=runtime_clock,
+    queue_seconds=None)`` to hold jobs until ``emu.start_job`` / ``emu.finish_job``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from . import RuntimeClient
+    from .emulator import Emulator, EmulatorConfig, ManualClock
+
+__all__: list[str] = []
+
+#: Whether the plugin is active: pytest-asyncio (from the ``pytest`` extra) is installed.
+ACTIVE = importlib.util.find_spec("pytest_asyncio") is not None
+
+if ACTIVE:
+    import pytest_asyncio
+    __all__ = [
+        "runtime_client",
+        "runtime_clock",
+        "runtime_emulator",
+        "runtime_emulator_config",
+    ]
+
+    @pytest.fixture
+    def runtime_clock() -> ManualClock:
+        """The manual clock the emulator reads (starts at 2026-04-15T12:00:00Z)."""
+        from .emulator import ManualClock
+
+        return ManualClock()
+
+    @pytest.fixture
+    def runtime_emulator_config(runtime_clock: ManualClock) -> EmulatorConfig:
+        """The emulator's configuration; override this fixture to change it."""
+        from .emulator import EmulatorConfig
+
+        return EmulatorConfig(clock=runtime_clock)
+
+    @pytest_asyncio.fixture
+    async def runtime_emulator(
+        runtime_emulator_config: EmulatorConfig,
+    ) -> AsyncIterator[Emulator]:
+        """A fresh emulator served on 127.0.0.1 for the duration of the test."""
+        from .emulator import run_emulator
+
+        async with run_emulator(runtime_emulator_config) as emulator:
+            yield emulator
+
+    @pytest_asyncio.fixture
+    async def runtime_client(runtime_emulator: Emulator) -> AsyncIterator[RuntimeClient]:
+        """A ``RuntimeClient`` pointed at ``runtime_emulator``, with waiting switched off."""
+        from . import RetryPolicy, RuntimeClient, testing
+
+        with testing.no_waiting(attempts=RetryPolicy().max_attempts):
+            async with RuntimeClient(
+                base_url=runtime_emulator.base_url,
+                access_token=runtime_emulator.token,
+                service_crn=runtime_emulator.service_crn,
+            ) as client:
+                yield client

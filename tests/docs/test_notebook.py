@@ -1,0 +1,159 @@
+"""docs/examples/quickstart.ipynb runs on a real kernel against the emulator, and a kernel
+interrupt in the middle of a session closes that session."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from qruntime_session.emulator import Emulator, EmulatorConfig, run_emulator
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "docs" / "examples" / "quickstart.ipynb"
+T = TypeVar("T")
+
+
+class ThreadedEmulator:
+    """An emulator served by an event loop on a background thread, so that a kernel (another
+    process) can reach it while this test blocks on nbclient."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self._config = config
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.emulator: Emulator | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with run_emulator(self._config) as emu:
+            self.emulator = emu
+            self._ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> ThreadedEmulator:
+        self._thread.start()
+        assert self._ready.wait(30), "the emulator did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._loop is not None
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+    def call(self, fn: Callable[[Emulator], T]) -> T:
+        """Run ``fn(emulator)`` on the emulator's own thread and return its result."""
+        assert self._loop is not None
+        assert self.emulator is not None
+        emu = self.emulator
+
+        async def run() -> T:
+            return fn(emu)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
+
+    def environment(self) -> dict[str, str]:
+        assert self.emulator is not None
+        return {
+            "QRUNTIME_BASE_URL": self.emulator.base_url,
+            "QRUNTIME_ACCESS_TOKEN": self.emulator.token,
+            "QISKIT_IBM_INSTANCE": self.emulator.service_crn,
+        }
+
+
+@pytest.fixture
+def kernel_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], None]:
+    """The kernel is a child process: it inherits this process's environment."""
+
+    def apply(values: dict[str, str]) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+
+    return apply
+
+
+def _stdout(cell: Any) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
+
+
+def test_quickstart_notebook_runs_and_prints_counts(
+    kernel_env: Callable[[dict[str, str]], None],
+) -> None:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    with ThreadedEmulator(EmulatorConfig(queue_seconds=0.05, run_seconds=0.05)) as server:
+        kernel_env(server.environment())
+        NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+        sessions = server.call(lambda emu: emu.session_ids)
+        states = [server.call(lambda emu, s=s: emu.session(s)["state"]) for s in sessions]
+    printed = "".join(_stdout(cell) for cell in notebook.cells if cell.cell_type == "code")
+    lines = printed.splitlines()
+    job_line = next(line for line in lines if line.startswith("job "))
+    counts = ast.literal_eval(job_line.split(" counts ", 1)[1])
+    assert sum(counts.values()) == 1024
+    assert set(counts) <= {"00", "01", "10", "11"}
+    (session_id,) = sessions
+    assert f"session {session_id} closed" in lines
+    assert states == ["closed"]
+    assert not any(o.get("output_type") == "error" for c in notebook.cells for o in c.get("outputs", []))
+
+
+INTERRUPTED_CELL = """\
+async with Session("ibm_fez", "batch", client=client) as session:
+    job = await session.submit_job("sampler", {"pubs": [], "version": 2})
+    print("submitted", job.id, flush=True)
+    await job.wait()       # the emulator holds the job: this waits until interrupted
+"""
+
+
+def test_kernel_interrupt_while_awaiting_a_job_closes_the_session(
+    kernel_env: Callable[[dict[str, str]], None],
+) -> None:
+    notebook = new_notebook(
+        cells=[
+            new_code_cell("from qruntime_session import RuntimeClient, Session\nclient = RuntimeClient()"),
+            new_code_cell(INTERRUPTED_CELL),
+            new_code_cell("print('after', session.id, (await session.details()).state.value)"),
+        ]
+    )
+    with ThreadedEmulator(EmulatorConfig(queue_seconds=None)) as server:
+        kernel_env(server.environment())
+        client = NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True)
+        with client.setup_kernel():
+            client.execute_cell(notebook.cells[0], 0)
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                running = pool.submit(client.execute_cell, notebook.cells[1], 1)
+                deadline = time.monotonic() + 60
+                while not server.call(lambda emu: emu.job_ids):
+                    assert time.monotonic() < deadline, "the cell never submitted its job"
+                    assert not running.done(), running.result()
+                    time.sleep(0.05)
+                (session_id,) = server.call(lambda emu: emu.session_ids)
+                assert server.call(lambda emu: emu.session(session_id)["state"]) == "open"
+                assert client.km is not None
+                # nbclient's kernel manager is asynchronous: its interrupt is a coroutine.
+                asyncio.run(client.km.interrupt_kernel())
+                running.result(timeout=60)
+            client.execute_cell(notebook.cells[2], 2)
+        state = server.call(lambda emu: emu.session(session_id)["state"])
+        closes = server.call(lambda emu: len(emu.requests_for("delete_session_close")))
+    assert state == "closed"
+    assert closes == 1
+    (error,) = [o for o in notebook.cells[1].outputs if o.get("output_type") == "error"]
+    assert error["ename"] in {"CancelledError", "KeyboardInterrupt"}
+    stderr = "".join(o.get("text", "") for o in notebook.cells[1].outputs if o.get("name") == "stderr")
+    assert "QueuedJobsDroppedWarning" in stderr
+    # the kernel lives on, and so do the cell's objects
+    assert _stdout(notebook.cells[2]).strip() == f"after {session_id} closed"
