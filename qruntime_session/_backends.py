@@ -91,10 +91,12 @@ class BackendInfo:
 
     @property
     def pending_jobs(self) -> int | None:
+        """Jobs queued on the backend (``length_queue``); ``None`` if the status was not read."""
         return self.status.pending_jobs if self.status is not None else None
 
     @property
     def operational(self) -> bool | None:
+        """Whether the backend accepts jobs (its ``state``); ``None`` if the status was not read."""
         return self.status.operational if self.status is not None else None
 
 
