@@ -554,12 +554,21 @@ async def p6(emu: dict[str, Any], size: Sizes) -> list[dict[str, Any]]:
             },
             size.rounds,
         )
+        cpus = await interleaved(
+            {
+                "executor": lambda: cpu(run_executor),
+                "raw": lambda: cpu(run_raw),
+                "session": lambda: cpu(run_session),
+            },
+            size.rounds,
+        )
     ms = {name: statistics.median(v) / size.flows * 1000 for name, v in walls.items()}
     return [
         {
             "figure": "P6",
             "label": "the seed through the executor (built once) / raw aiohttp",
             "ratio": summary(ratios(walls, "executor", "raw")),
+            "client_cpu_ratio": summary(ratios(cpus, "executor", "raw")),
             "ms_per_run": ms,
             "target": "<= 1.15",
             "target_max": 1.15,
@@ -568,6 +577,7 @@ async def p6(emu: dict[str, Any], size: Sizes) -> list[dict[str, Any]]:
             "figure": "P6session",
             "label": "the seed through the executor / the same flow with Session",
             "ratio": summary(ratios(walls, "executor", "session")),
+            "client_cpu_ratio": summary(ratios(cpus, "executor", "session")),
             "ms_per_run": ms,
             "target": "<= 1.10",
             "target_max": 1.10,

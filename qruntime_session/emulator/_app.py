@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import yaml
 from aiohttp import web
 from multidict import MultiMapping
 
@@ -86,6 +85,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def load_openapi() -> dict[str, Any]:
     """The project's two OpenAPI descriptions merged into one document."""
+    import yaml  # only this (rare) request needs a YAML parser
+
     documents = {
         name: yaml.safe_load((_SPEC_DIR / file).read_text(encoding="utf-8"))
         for name, file in _SPEC_FILES.items()

@@ -215,14 +215,21 @@ class _Exchange:
     request: PreparedRequest | None = None
     response: HTTPResponse | None = None
     url: str | None = None
+    # The response body, parsed once (criteria, outputs and the trace all read it).
+    _parsed: tuple[HTTPResponse, Any] | None = None
 
     def body(self) -> Any:
-        if self.response is None:
+        response = self.response
+        if response is None:
             return MISSING
+        if self._parsed is not None and self._parsed[0] is response:
+            return self._parsed[1]
         try:
-            return self.response.json()
+            value = response.json()
         except ValueError:
-            return self.response.text
+            value = response.text
+        self._parsed = (response, value)
+        return value
 
 
 @attrs.define

@@ -18,6 +18,7 @@ Secret values shorter than 4 characters are only masked by name, not by value.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -55,12 +56,14 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_\s]", "", name.lower())
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_name(name: str) -> bool:
     """Input, output and JSON member names treated as secret."""
     normal = _normalise(name)
     return any(part in normal for part in _SECRET_NAME_PARTS)
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_header(name: str) -> bool:
     normal = _normalise(name)
     return any(part in normal for part in _SECRET_HEADER_PARTS)
@@ -96,12 +99,23 @@ class Masker:
     """Replaces known secret values and secret-named fields by ``***``."""
 
     values: set[str] = attrs.field(factory=set)
+    # The values longest first (longer secrets may contain shorter ones), rebuilt on change.
+    _ordered: tuple[frozenset[str], list[str]] = attrs.field(
+        factory=lambda: (frozenset(), []), init=False, repr=False, eq=False
+    )
 
     def add(self, values: Iterable[str]) -> None:
         self.values.update(v for v in values if len(v) >= _MIN_SECRET)
 
+    def _longest_first(self) -> list[str]:
+        known, ordered = self._ordered
+        if len(known) != len(self.values) or known != self.values:
+            ordered = sorted(self.values, key=len, reverse=True)
+            self._ordered = (frozenset(self.values), ordered)
+        return ordered
+
     def text(self, text: str) -> str:
-        for value in sorted(self.values, key=len, reverse=True):
+        for value in self._longest_first():
             if value in text:
                 text = text.replace(value, MASK)
         return text
