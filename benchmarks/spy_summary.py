@@ -60,9 +60,7 @@ def main(argv: list[str]) -> None:
             if frames[-1][0] == "EpollSelector.select":
                 idle += count
                 continue
-            if any(f == "<module>" and "profile_flows" not in p for f, p in frames) or any(
-                f == "server" for f, _ in frames
-            ):
+            if any(f in ("_find_and_load", "server", "load_document") for f, _ in frames):
                 startup += count
                 continue
             total += count

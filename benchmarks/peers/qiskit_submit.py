@@ -29,7 +29,8 @@ def main() -> None:
         token=spec["api_key"],
         url=spec["base_url"],
         instance=spec["service_crn"],
-        url_resolver=lambda *_args: spec["base_url"],
+        # The REST layer appends "/sessions", "/jobs"... to this base.
+        url_resolver=lambda *_args: spec["base_url"] + "/v1",
     )
     client = RuntimeClient(params)
     body = {"pubs": [["OPENQASM 3.0;", None, 16]], "version": 2}

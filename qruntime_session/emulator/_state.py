@@ -14,6 +14,7 @@ the last one, never to how many jobs and sessions are stored.
 
 from __future__ import annotations
 
+import base64
 import collections
 import heapq
 import math
@@ -47,7 +48,6 @@ TERMINAL = frozenset({"Completed", "Failed", "Cancelled", "Cancelled - Ran too l
 RAN_TOO_LONG_CODE = 1305
 # Kinds of timed transition, in the order they apply when due at the same instant.
 _START, _END, _EXPIRE, _IDLE = 0, 1, 2, 3
-_XID_ALPHABET = "0123456789abcdefghijklmnopqrstuv"
 
 
 @attrs.frozen(kw_only=True)
@@ -319,9 +319,10 @@ class Store:
         # Per session id: its jobs (creation order) and how many are Queued or Running.
         self._session_jobs: dict[str, list[JobRecord]] = {}
         self._pending: dict[str, int] = {}
-        # Ids need not be unpredictable; a seed makes them reproducible.
-        seeded = random.Random(config.seed)  # noqa: S311
-        self._random: random.Random = secrets.SystemRandom() if config.seed is None else seeded
+        # Ids need not be unpredictable; a seed makes them reproducible. Without one, the
+        # generator is seeded once from the OS (not one system call per id).
+        seed = secrets.randbits(64) if config.seed is None else config.seed
+        self._random = random.Random(seed)  # noqa: S311
 
     # ----------------------------------------------------------------------------- time
 
@@ -337,8 +338,8 @@ class Store:
             | self._random.getrandbits(40) << 24
             | self._counter
         )
-        value = raw << 4  # 96 bits padded to 100 = 20 characters of 5 bits
-        return "".join(_XID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(20)))
+        # base32hex of the 12 bytes: 96 bits padded to 100 = 20 characters of 5 bits.
+        return base64.b32hexencode(raw.to_bytes(12, "big"))[:20].decode("ascii").lower()
 
     def tick(self) -> float:
         """Apply, in time order, every transition due by now; return now."""
