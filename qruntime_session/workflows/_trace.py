@@ -99,20 +99,22 @@ class Masker:
     """Replaces known secret values and secret-named fields by ``***``."""
 
     values: set[str] = attrs.field(factory=set)
-    # The values longest first (longer secrets may contain shorter ones), rebuilt on change.
-    _ordered: tuple[frozenset[str], list[str]] = attrs.field(
-        factory=lambda: (frozenset(), []), init=False, repr=False, eq=False
-    )
+    # The values longest first (longer secrets may contain shorter ones); re-sorted when
+    # add() changed the set (or the set's size changed behind its back).
+    _ordered: list[str] = attrs.field(factory=list, init=False, repr=False, eq=False)
+    _stale: bool = attrs.field(default=True, init=False, repr=False, eq=False)
 
     def add(self, values: Iterable[str]) -> None:
+        size = len(self.values)
         self.values.update(v for v in values if len(v) >= _MIN_SECRET)
+        if len(self.values) != size:
+            self._stale = True
 
     def _longest_first(self) -> list[str]:
-        known, ordered = self._ordered
-        if len(known) != len(self.values) or known != self.values:
-            ordered = sorted(self.values, key=len, reverse=True)
-            self._ordered = (frozenset(self.values), ordered)
-        return ordered
+        if self._stale or len(self._ordered) != len(self.values):
+            self._ordered = sorted(self.values, key=len, reverse=True)
+            self._stale = False
+        return self._ordered
 
     def text(self, text: str) -> str:
         for value in self._longest_first():
