@@ -1064,7 +1064,11 @@ class WorkflowExecutor:
                 error=masker.text(result.error) if result.error else None,
                 error_type=result.error_type,
                 criteria=tuple(
-                    attrs.evolve(c, diagnostic=masker.text(c.diagnostic) if c.diagnostic else None)
+                    c
+                    if c.diagnostic is None
+                    else attrs.evolve(
+                        c, diagnostic=masker.text(c.diagnostic) if c.diagnostic else None
+                    )
                     for c in (*result.criteria, *result.action_criteria)
                 ),
                 success=result.success,
