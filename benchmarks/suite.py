@@ -477,12 +477,17 @@ def process_rounds(commands: dict[str, list[str]], rounds: int) -> dict[str, lis
     """Interleaved whole-process wall times (after one uncounted run of each)."""
     values: dict[str, list[float]] = {name: [] for name in commands}
     names = list(commands)
+    # Measure processes as an installed package runs: with bytecode caches (pip writes them at
+    # install time; a PYTHONDONTWRITEBYTECODE environment would recompile the project's
+    # modules from source in every run). The uncounted first run writes them.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
     def once(name: str) -> float:
         started = time.perf_counter()
         subprocess.run(
             pinned(commands[name], CLIENT_CORE),
             cwd=ROOT,
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=True,
