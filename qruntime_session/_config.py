@@ -37,7 +37,6 @@ from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
-import yaml
 
 from qruntime_session._retry import RetryPolicy
 from qruntime_session._timeouts import Timeouts
@@ -535,6 +534,8 @@ def _yaml_layer(path: Path, *, origin: str) -> _Layer:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ConfigurationError(f"cannot read config file {path}: {reason}") from None
+    import yaml  # only a config file needs PyYAML: `import qruntime_session` stays lighter
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -6,6 +6,7 @@ refusals into IBM error bodies. Handlers authenticate, validate, then call the s
 
 from __future__ import annotations
 
+import collections
 import datetime
 import json
 import logging
@@ -16,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import yaml
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy, MultiMapping
+from multidict import MultiMapping
 
 from ._backends import (
     BackendSpec,
@@ -94,6 +94,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def load_openapi() -> dict[str, Any]:
     """The project's OpenAPI descriptions merged into one document."""
+    import yaml  # only this (rare) request needs a YAML parser
+
     documents = {
         name: yaml.safe_load((_SPEC_DIR / file).read_text(encoding="utf-8"))
         for name, file in _SPEC_FILES.items()
@@ -219,18 +221,6 @@ def _query_time(query: MultiMapping[str], name: str) -> float | None:
         raise _bad(f"Query parameter {name} must be an ISO 8601 date-time.") from exc
 
 
-def _recorded_body(raw: bytes, content_type: str) -> Any:
-    if not raw:
-        return None
-    text = raw.decode("utf-8", errors="replace")
-    if "json" in content_type:
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
-
-
 # --------------------------------------------------------------------------- the API
 
 
@@ -243,7 +233,7 @@ class Api:
         config: EmulatorConfig,
         store: Store,
         faults: FaultPlan,
-        requests: list[RecordedRequest],
+        requests: collections.deque[RecordedRequest],
     ) -> None:
         self.config = config
         self.store = store
@@ -308,10 +298,10 @@ class Api:
         record = RecordedRequest(
             method=request.method,
             path=request.path,
-            query=MultiDictProxy(MultiDict(request.query)),
-            headers=CIMultiDictProxy(CIMultiDict(request.headers)),
-            body=_recorded_body(raw, request.content_type),
+            query=request.query,
+            headers=request.headers,
             raw_body=raw,
+            content_type=request.content_type,
             operation=operation,
             received_at=self.store.now(),
         )

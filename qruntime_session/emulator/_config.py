@@ -115,6 +115,9 @@ class EmulatorConfig:
     qiskit_version: str = "2.2.1"
     #: Seed for generated ids; ``None`` draws them from the OS.
     seed: int | None = None
+    #: How many requests the request log keeps (the oldest are forgotten first, a ring
+    #: buffer); ``None`` keeps every one (memory then grows with every request).
+    request_log_size: int | None = attrs.field(default=10_000, validator=_non_negative_or_none)
 
     def device(self, name: str) -> BackendSpec | None:
         """The device called ``name`` in ``GET /v1/backends``, if there is one."""

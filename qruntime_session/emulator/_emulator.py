@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -36,7 +37,9 @@ class Emulator:
         self._store = Store(self.config)
         #: Fault injection: ``emu.faults.add("create_job", nth=1, status=503, ...)``.
         self.faults = FaultPlan()
-        self._requests: list[RecordedRequest] = []
+        self._requests: collections.deque[RecordedRequest] = collections.deque(
+            maxlen=self.config.request_log_size
+        )
         self._origin: str | None = None
         api = Api(
             config=self.config, store=self._store, faults=self.faults, requests=self._requests
@@ -111,7 +114,9 @@ class Emulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, oldest first (a copy)."""
+        """The requests received so far, oldest first (a copy); at most
+        ``config.request_log_size`` of them (the most recent).
+        """
         return list(self._requests)
 
     def requests_for(self, operation: str) -> list[RecordedRequest]:

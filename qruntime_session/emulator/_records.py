@@ -1,11 +1,18 @@
-"""The request log: every request the emulator received, faulted or not."""
+"""The request log: every request the emulator received, faulted or not.
+
+The log is a ring buffer (``EmulatorConfig.request_log_size``, default 10,000 requests): a
+long-running emulator forgets the oldest requests instead of growing without bound. A
+record keeps the request's own (immutable) header and query views and its raw body; the
+JSON ``body`` is parsed only when somebody reads it.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import attrs
-from multidict import CIMultiDictProxy, MultiDictProxy
+from multidict import CIMultiDictProxy, MultiMapping
 
 __all__ = ["RecordedRequest"]
 
@@ -19,19 +26,35 @@ class RecordedRequest:
     ``"status"``, ``"delay"``, ``"drop-before"`` or ``"drop-after"`` (a delay combined with
     another kind reads e.g. ``"delay+status"``).
 
+    ``body`` is the body parsed as JSON when the request said it was JSON (the text when it
+    does not parse), the decoded text otherwise, ``None`` when there was none.
+
     The repr shows no headers or body: they may carry bearer tokens and API keys.
     """
 
     method: str
     path: str
-    query: MultiDictProxy[str]
+    query: MultiMapping[str]
     headers: CIMultiDictProxy[str]
-    body: Any
     raw_body: bytes
     operation: str
     received_at: float
+    content_type: str = ""
     status: int | None = None
     fault: str | None = None
+
+    @property
+    def body(self) -> Any:
+        """The body, parsed on each access (see the class docstring)."""
+        if not self.raw_body:
+            return None
+        text = self.raw_body.decode("utf-8", errors="replace")
+        if "json" in self.content_type:
+            try:
+                return json.loads(text)
+            except ValueError:
+                return text
+        return text
 
     def __repr__(self) -> str:
         return (

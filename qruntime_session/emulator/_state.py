@@ -4,11 +4,19 @@ Time is lazy: nothing runs in the background. Before every request (and every co
 the store replays, in chronological order, every transition that the clock says is due —
 job starts, job ends, a session going inactive or reaching its ``max_ttl``. Timestamps are
 the scheduled instants, not the moment somebody looked.
+
+The due transitions live in one heap, pushed when they become possible (a job created, a
+job started, a session started, a session's last job ended) and checked again when popped
+(a stale entry — a job cancelled before its start, a session that got a new job before it
+went idle — is dropped). A request therefore costs work proportional to what changed since
+the last one, never to how many jobs and sessions are stored.
 """
 
 from __future__ import annotations
 
+import base64
 import collections
+import heapq
 import math
 import random
 import secrets
@@ -40,7 +48,8 @@ PENDING = frozenset({"Queued", "Running"})
 TERMINAL = frozenset({"Completed", "Failed", "Cancelled", "Cancelled - Ran too long"})
 
 RAN_TOO_LONG_CODE = 1305
-_XID_ALPHABET = "0123456789abcdefghijklmnopqrstuv"
+# Kinds of timed transition, in the order they apply when due at the same instant.
+_START, _END, _EXPIRE, _IDLE = 0, 1, 2, 3
 
 
 @attrs.frozen(kw_only=True)
@@ -314,9 +323,16 @@ class Store:
         self._plans: list[_Plan] = []
         self._creations: collections.deque[float] = collections.deque()
         self._counter = 0
-        # Ids need not be unpredictable; a seed makes them reproducible.
-        seeded = random.Random(config.seed)  # noqa: S311
-        self._random: random.Random = secrets.SystemRandom() if config.seed is None else seeded
+        # The due transitions: (at, rank, sequence, record), see tick().
+        self._due: list[tuple[float, int, int, Any]] = []
+        self._seq = 0
+        # Per session id: its jobs (creation order) and how many are Queued or Running.
+        self._session_jobs: dict[str, list[JobRecord]] = {}
+        self._pending: dict[str, int] = {}
+        # Ids need not be unpredictable; a seed makes them reproducible. Without one, the
+        # generator is seeded once from the OS (not one system call per id).
+        seed = secrets.randbits(64) if config.seed is None else config.seed
+        self._random = random.Random(seed)  # noqa: S311
 
     # ----------------------------------------------------------------------------- time
 
@@ -332,74 +348,89 @@ class Store:
             | self._random.getrandbits(40) << 24
             | self._counter
         )
-        value = raw << 4  # 96 bits padded to 100 = 20 characters of 5 bits
-        return "".join(_XID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(20)))
+        # base32hex of the 12 bytes: 96 bits padded to 100 = 20 characters of 5 bits.
+        return base64.b32hexencode(raw.to_bytes(12, "big"))[:20].decode("ascii").lower()
 
     def tick(self) -> float:
         """Apply, in time order, every transition due by now; return now."""
         now = self.now()
-        while True:
-            due = self._next_event(now)
-            if due is None:
-                return now
-            at, _rank, action = due
-            action(at)
+        due = self._due
+        while due and due[0][0] <= now:
+            at, rank, _seq, record = heapq.heappop(due)
+            if rank == _START:
+                if record.status == "Queued":
+                    self._start(record, at)
+            elif rank == _END:
+                if record.status == "Running":
+                    outcome = (
+                        JobOutcome.ran_too_long()
+                        if record.run_seconds > record.cost
+                        else (record.planned or JobOutcome.completed())
+                    )
+                    self._finish(record, outcome, at)
+            elif rank == _EXPIRE:
+                if record.state != "closed":
+                    self._expire(record, at)
+            elif self._idle_since(record) == at:
+                self._inactivate(record, at)
+        return now
 
-    def _next_event(self, now: float) -> tuple[float, int, Any] | None:
-        best: tuple[float, int, Any] | None = None
+    def _schedule(self, at: float, rank: int, record: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._due, (at, rank, self._seq, record))
 
-        def offer(at: float, rank: int, action: Any) -> None:
-            nonlocal best
-            if at <= now and (best is None or (at, rank) < (best[0], best[1])):
-                best = (at, rank, action)
+    def _idle_since(self, session: SessionRecord) -> float | None:
+        """When an active session with no pending job goes inactive (``None``: it does not)."""
+        if (
+            session.state != "active"
+            or session.last_job_completed is None
+            or self._pending.get(session.id, 0)
+        ):
+            return None
+        return session.last_job_completed + session.interactive_ttl
 
+    def _rebuild_schedule(self) -> None:
+        """Recompute the pending counts and the heap from the stored records (one full scan).
+
+        Only needed when records were put into (or changed in) the store from outside the
+        transitions below, e.g. when restoring a saved state.
+        """
+        self._due.clear()
+        self._pending.clear()
+        self._session_jobs.clear()
         for job in self.jobs.values():
+            self._index_job(job)
             if job.status == "Queued" and job.queue_seconds is not None:
-                offer(job.created + job.queue_seconds, 0, _bind(self._start, job))
+                self._schedule(job.created + job.queue_seconds, _START, job)
             elif job.status == "Running" and job.run_seconds is not None:
                 assert job.started is not None
-                if job.run_seconds > job.cost:
-                    offer(
-                        job.started + job.cost,
-                        1,
-                        _bind(self._finish, job, JobOutcome.ran_too_long()),
-                    )
-                else:
-                    offer(
-                        job.started + job.run_seconds,
-                        1,
-                        _bind(self._finish, job, job.planned or JobOutcome.completed()),
-                    )
+                self._schedule(job.started + min(job.run_seconds, job.cost), _END, job)
         for session in self.sessions.values():
             if session.state == "closed":
                 continue
             if session.started_at is not None:
-                offer(session.started_at + session.max_ttl, 2, _bind(self._expire, session))
-            if (
-                session.state == "active"
-                and session.last_job_completed is not None
-                and not self._has_pending(session)
-            ):
-                offer(
-                    session.last_job_completed + session.interactive_ttl,
-                    3,
-                    _bind(self._inactivate, session),
-                )
-        return best
+                self._schedule(session.started_at + session.max_ttl, _EXPIRE, session)
+            idle = self._idle_since(session)
+            if idle is not None:
+                self._schedule(idle, _IDLE, session)
+
+    def _index_job(self, job: JobRecord) -> None:
+        if job.session_id is None:
+            return
+        self._session_jobs.setdefault(job.session_id, []).append(job)
+        if job.pending:
+            self._pending[job.session_id] = self._pending.get(job.session_id, 0) + 1
 
     # ------------------------------------------------------------------------ transitions
 
     def _has_pending(self, session: SessionRecord) -> bool:
-        return any(job.pending for job in self.jobs.values() if job.session_id == session.id)
-
-    def _has_running(self, session: SessionRecord) -> bool:
-        return any(
-            job.status == "Running" for job in self.jobs.values() if job.session_id == session.id
-        )
+        return self._pending.get(session.id, 0) > 0
 
     def _start(self, job: JobRecord, at: float) -> None:
         job.status = "Running"
         job.started = at
+        if job.run_seconds is not None:
+            self._schedule(at + min(job.run_seconds, job.cost), _END, job)
         session = self.sessions.get(job.session_id or "")
         if session is None:
             return
@@ -407,7 +438,10 @@ class Store:
         if session.backend_name is None:
             session.backend_name = job.backend
         if session.state in ("open", "inactive"):
+            first = session.started_at is None
             session.enter("active", at, "session_activated")
+            if first and session.started_at is not None:
+                self._schedule(session.started_at + session.max_ttl, _EXPIRE, session)
 
     def _finish(self, job: JobRecord, outcome: JobOutcome, at: float) -> None:
         job.status = outcome.status
@@ -418,9 +452,13 @@ class Store:
         session = self.sessions.get(job.session_id or "")
         if session is None:
             return
+        self._pending[session.id] = self._pending.get(session.id, 1) - 1
         if job.started is not None:
             session.last_job_completed = at
         self._close_if_drained(session, at)
+        idle = self._idle_since(session)
+        if idle is not None:
+            self._schedule(idle, _IDLE, session)
 
     def _close_if_drained(self, session: SessionRecord, at: float) -> None:
         if (
@@ -431,8 +469,8 @@ class Store:
             session.enter("closed", at, session.closing_reason or "session_closed_early")
 
     def _cancel_queued(self, session: SessionRecord, at: float, reason: str) -> None:
-        for job in self.jobs.values():
-            if job.session_id == session.id and job.status == "Queued":
+        for job in self._session_jobs.get(session.id, ()):
+            if job.status == "Queued":
                 self._finish(job, JobOutcome.cancelled(reason), at)
 
     def _expire(self, session: SessionRecord, at: float) -> None:
@@ -587,6 +625,9 @@ class Store:
             planned=self._take_plan(program_id),
         )
         self.jobs[job.id] = job
+        self._index_job(job)
+        if job.queue_seconds is not None:
+            self._schedule(now + job.queue_seconds, _START, job)
         self._admit(job)
         if self.config.job_rate_limit is not None:
             self._creations.append(now)
@@ -700,9 +741,13 @@ class Store:
     ) -> list[JobRecord]:
         """The jobs matching every given filter, sorted by creation time."""
         self.tick()
+        # Both sources iterate in creation order; a session's jobs are indexed.
+        candidates = (
+            self.jobs.values() if session_id is None else self._session_jobs.get(session_id, ())
+        )
         selected = [
             job
-            for job in self.jobs.values()
+            for job in candidates
             if (pending is None or job.pending == pending)
             and (program is None or job.program_id == program)
             and (backend is None or job.backend == backend)
@@ -711,15 +756,12 @@ class Store:
             and (created_after is None or job.created > created_after)
             and (created_before is None or job.created < created_before)
         ]
-        order = {job_id: index for index, job_id in enumerate(self.jobs)}
-        selected.sort(key=lambda job: (job.created, order[job.id]), reverse=not ascending)
+        # A stable sort keeps creation order among equal timestamps; newest first reverses it.
+        selected.sort(key=_created)
+        if not ascending:
+            selected.reverse()
         return selected
 
 
-def _bind(function: Any, *args: Any) -> Any:
-    """``lambda at: function(*args, at)`` without late-binding surprises."""
-
-    def call(at: float) -> None:
-        function(*args, at)
-
-    return call
+def _created(job: JobRecord) -> float:
+    return job.created

@@ -23,6 +23,7 @@ what that means (a criterion operand becomes null, a parameter is a step error).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -418,7 +419,15 @@ def parse_template(text: str, *, bare: bool = True) -> Expr | Template:
     Raises :class:`ExpressionError` when a ``{$source…}`` or bare ``$source…`` that is clearly
     meant as an expression does not follow the grammar. With ``bare=False`` only ``{$…}``
     counts (used for JSONPath queries, which start with ``$`` themselves).
+
+    The results are immutable and remembered per text: a workflow run many times parses each
+    of its strings once.
     """
+    return _parse_template(text, bare)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_template(text: str, bare: bool) -> Expr | Template:
     if bare and looks_like_expression(text):
         try:
             return parse_expression(text)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ._errors import DocumentError, MissingExtraError, WorkflowInputError
 
-__all__ = ["apply_defaults", "check_schema", "prepare_inputs"]
+__all__ = ["apply_defaults", "check_schema", "compile_schema", "prepare_inputs"]
 
 
 @functools.cache
@@ -58,6 +58,16 @@ def check_schema(schema: Mapping[str, Any], where: str) -> None:
         ) from exc
 
 
+def compile_schema(schema: Mapping[str, Any], where: str) -> Any:
+    """Check ``schema`` once and return a reusable validator for it (a document error if bad).
+
+    Checking a schema against the 2020-12 meta-schema is the expensive part of input
+    validation: do it once per document, then validate every run's inputs with the result.
+    """
+    check_schema(schema, where)
+    return _jsonschema().Draft202012Validator(schema)
+
+
 def _describe(error: Any, instance: Any) -> str:
     rule = error.validator
     path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
@@ -81,15 +91,23 @@ def _describe(error: Any, instance: Any) -> str:
 
 
 def prepare_inputs(
-    workflow_id: str, schema: Mapping[str, Any] | None, inputs: Mapping[str, Any]
+    workflow_id: str,
+    schema: Mapping[str, Any] | None,
+    inputs: Mapping[str, Any],
+    *,
+    validator: Any = None,
 ) -> dict[str, Any]:
-    """Apply defaults and validate; raises :class:`WorkflowInputError`."""
+    """Apply defaults and validate; raises :class:`WorkflowInputError`.
+
+    ``validator`` is the result of :func:`compile_schema` for ``schema`` (built here if not
+    given).
+    """
     values = dict(inputs)
     if schema is None:
         return values
     values = dict(apply_defaults(schema, values))
-    jsonschema = _jsonschema()
-    validator = jsonschema.Draft202012Validator(schema)
+    if validator is None:
+        validator = _jsonschema().Draft202012Validator(schema)
     errors = sorted(
         validator.iter_errors(values), key=lambda e: (list(e.absolute_path), e.validator)
     )

@@ -34,7 +34,6 @@ from ._model import (
     merged_parameters,
 )
 from ._validate import build_document, split_qualified
-from ._yaml import load_file
 
 __all__ = ["load_document", "parse_operation_path", "resolve_sources"]
 
@@ -198,6 +197,8 @@ class _Resolver:
                         )
                     )
                     continue
+                from ._yaml import load_file  # PyYAML is imported only to read a file
+
                 try:
                     data = load_file(location)
                 except DocumentError as exc:
@@ -419,6 +420,8 @@ def load_document(
         location = Path(base_dir or ".").resolve() / "<document>"
         document = build_document(dict(path_or_data), location=location)
     else:
+        from ._yaml import load_file  # PyYAML is imported only to read a file
+
         location = Path(path_or_data)
         document = build_document(load_file(location), location=location, source=str(location))
     return resolve_sources(document, sources=sources)

@@ -55,7 +55,7 @@ from ._expressions import (
     render,
     resolve_value,
 )
-from ._inputs import check_schema, prepare_inputs
+from ._inputs import compile_schema, prepare_inputs
 from ._model import Action, ArazzoDocument, Criterion, Operation, Step, Workflow, merged_parameters
 from ._request import (
     PlaceholderText,
@@ -82,6 +82,7 @@ Sleep = Callable[[float], Awaitable[None]]
 DefaultSuccess = Literal["2xx", "any"]
 _MAX_DEPTH = 32
 _RESOURCE_SUFFIXES = ("sessionid",)
+_UNCHECKED: Any = object()
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -216,14 +217,21 @@ class _Exchange:
     request: PreparedRequest | None = None
     response: HTTPResponse | None = None
     url: str | None = None
+    # The response body, parsed once (criteria, outputs and the trace all read it).
+    _parsed: tuple[HTTPResponse, Any] | None = None
 
     def body(self) -> Any:
-        if self.response is None:
+        response = self.response
+        if response is None:
             return MISSING
+        if self._parsed is not None and self._parsed[0] is response:
+            return self._parsed[1]
         try:
-            return self.response.json()
+            value = response.json()
         except ValueError:
-            return self.response.text
+            value = response.text
+        self._parsed = (response, value)
+        return value
 
 
 @attrs.define
@@ -378,9 +386,15 @@ class WorkflowExecutor:
 
     ``server_url`` replaces the OpenAPI ``servers[0].url``: one URL for every source, or a
     mapping from source name to URL (sources not named keep their own). ``transport`` is an
-    existing :class:`~qruntime_session._transport.Transport` to send through (it is not closed);
-    otherwise each run creates one (with ``timeouts`` and the optional aiohttp ``session``) and
-    closes it. ``sleep``, ``clock`` and ``now`` are injectable for tests. ``max_steps`` bounds
+    existing :class:`~qruntime_session._transport.Transport` to send through (it is not closed).
+    Otherwise the executor sends through one transport of its own, created at the first run
+    and reused by every later one: over the aiohttp ``session`` if given (which it never
+    closes), or over a connection pool it owns while used as ``async with executor:`` (closed
+    on leaving the block, or by :meth:`aclose`). An executor used outside ``async with`` and
+    without ``session`` opens and closes a pool per run, so nothing is left open. The input
+    schemas of the document are checked once, at the first run, and their validators kept.
+
+    ``sleep``, ``clock`` and ``now`` are injectable for tests. ``max_steps`` bounds
     the step executions of one run (the loop guard). ``default_success`` decides a step without
     ``successCriteria``: ``"2xx"`` (default) or ``"any"`` (any response). ``jsonpath_root_fallback``
     switches the root-filter compatibility rule. The executor holds no run state: concurrent
@@ -399,8 +413,33 @@ class WorkflowExecutor:
     default_success: DefaultSuccess = "2xx"
     jsonpath_root_fallback: bool = True
     resource_suffixes: tuple[str, ...] = _RESOURCE_SUFFIXES
+    # Built at the first run: one input validator per workflow (by id), the checked server URL
+    # setting, and the reusable transport (see the class docstring).
+    _validators: dict[int, tuple[Workflow, Any]] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False
+    )
+    _checked_for: Any = attrs.field(default=_UNCHECKED, init=False, repr=False, eq=False)
+    _shared: Transport | None = attrs.field(default=None, init=False, repr=False, eq=False)
+    _in_context: bool = attrs.field(default=False, init=False, repr=False, eq=False)
 
     # -- public ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> WorkflowExecutor:
+        self._in_context = True
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the transport the executor opened for its runs (if any). Idempotent.
+
+        A later run opens a new one (per run, unless inside ``async with`` again).
+        """
+        self._in_context = False
+        shared, self._shared = self._shared, None
+        if shared is not None:
+            await shared.aclose()
 
     def workflow_for(self, workflow_id: str | None) -> Workflow:
         """The workflow ``workflow_id`` names, or the document's first when it is ``None``."""
@@ -429,9 +468,15 @@ class WorkflowExecutor:
         given = dict(inputs or {})
         prepared = self._prepare_all_inputs(workflow, given)
         transport = self.transport
-        owned = transport is None
+        owned = False
         if transport is None:
-            transport = Transport(timeouts=self.timeouts, session=self.session)
+            if self.session is not None or self._in_context:
+                if self._shared is None:
+                    self._shared = Transport(timeouts=self.timeouts, session=self.session)
+                transport = self._shared
+            else:
+                transport = Transport(timeouts=self.timeouts, session=self.session)
+                owned = True
         run = _Run(executor=self, transport=transport, masker=Masker())
         try:
             state = await self._workflow(run, self.document, workflow, prepared, depth=0)
@@ -466,20 +511,35 @@ class WorkflowExecutor:
     # -- preparation -------------------------------------------------------------------------
 
     def _preflight(self) -> None:
-        """Import the optional libraries the document needs, check input schemas and servers."""
+        """Import the optional libraries the document needs, check input schemas and servers.
+
+        Done once per executor (again only if ``server_url`` was changed since).
+        """
+        if self._checked_for is self.server_url:
+            return
         documents = [self.document, *self.document.arazzo_sources.values()]
+        validators: dict[int, tuple[Workflow, Any]] = {}
         for document in documents:
             for operation in document.operations.values():
                 self._server_for(operation)
             for workflow in document.workflows:
                 if workflow.inputs is not None:
-                    check_schema(workflow.inputs, f"{workflow.where}.inputs")
+                    validator = compile_schema(workflow.inputs, f"{workflow.where}.inputs")
+                    validators[id(workflow)] = (workflow, validator)
                 if any(c.type == "jsonpath" for c in _all_criteria(document, workflow)):
                     jsonpath_module()
+        self._validators = validators
+        self._checked_for = self.server_url
+
+    def _inputs(self, workflow: Workflow, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``prepare_inputs`` with the validator compiled at the first run."""
+        entry = self._validators.get(id(workflow))
+        validator = entry[1] if entry is not None and entry[0] is workflow else None
+        return prepare_inputs(workflow.workflow_id, workflow.inputs, given, validator=validator)
 
     def _prepare_all_inputs(self, workflow: Workflow, given: Mapping[str, Any]) -> dict[str, Any]:
         """Validate the inputs of the workflow and of every workflow it depends on."""
-        prepared = prepare_inputs(workflow.workflow_id, workflow.inputs, given)
+        prepared = self._inputs(workflow, given)
         seen: set[tuple[int, str]] = set()
         stack = [(self.document, workflow)]
         while stack:
@@ -490,7 +550,7 @@ class WorkflowExecutor:
                 if key in seen:
                     continue
                 seen.add(key)
-                prepare_inputs(target.workflow_id, target.inputs, _inputs_for(target, given))
+                self._inputs(target, _inputs_for(target, given))
                 stack.append((target_document, target))
         return prepared
 
@@ -616,7 +676,7 @@ class WorkflowExecutor:
     ) -> _WorkflowState:
         """Run a dependency, a nested workflow or a goto target (inputs validated here)."""
         try:
-            prepared = prepare_inputs(workflow.workflow_id, workflow.inputs, inputs)
+            prepared = self._inputs(workflow, inputs)
         except WorkflowInputError as exc:
             state = _WorkflowState(document=document, workflow=workflow, inputs=dict(inputs))
             state.status = "failed"
@@ -1007,7 +1067,11 @@ class WorkflowExecutor:
                 error=masker.text(result.error) if result.error else None,
                 error_type=result.error_type,
                 criteria=tuple(
-                    attrs.evolve(c, diagnostic=masker.text(c.diagnostic) if c.diagnostic else None)
+                    c
+                    if c.diagnostic is None
+                    else attrs.evolve(
+                        c, diagnostic=masker.text(c.diagnostic) if c.diagnostic else None
+                    )
                     for c in (*result.criteria, *result.action_criteria)
                 ),
                 success=result.success,

@@ -18,6 +18,7 @@ Secret values shorter than 4 characters are only masked by name, not by value.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -55,12 +56,14 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_\s]", "", name.lower())
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_name(name: str) -> bool:
     """Input, output and JSON member names treated as secret."""
     normal = _normalise(name)
     return any(part in normal for part in _SECRET_NAME_PARTS)
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_header(name: str) -> bool:
     normal = _normalise(name)
     return any(part in normal for part in _SECRET_HEADER_PARTS)
@@ -96,12 +99,25 @@ class Masker:
     """Replaces known secret values and secret-named fields by ``***``."""
 
     values: set[str] = attrs.field(factory=set)
+    # The values longest first (longer secrets may contain shorter ones); re-sorted when
+    # add() changed the set (or the set's size changed behind its back).
+    _ordered: list[str] = attrs.field(factory=list, init=False, repr=False, eq=False)
+    _stale: bool = attrs.field(default=True, init=False, repr=False, eq=False)
 
     def add(self, values: Iterable[str]) -> None:
+        size = len(self.values)
         self.values.update(v for v in values if len(v) >= _MIN_SECRET)
+        if len(self.values) != size:
+            self._stale = True
+
+    def _longest_first(self) -> list[str]:
+        if self._stale or len(self._ordered) != len(self.values):
+            self._ordered = sorted(self.values, key=len, reverse=True)
+            self._stale = False
+        return self._ordered
 
     def text(self, text: str) -> str:
-        for value in sorted(self.values, key=len, reverse=True):
+        for value in self._longest_first():
             if value in text:
                 text = text.replace(value, MASK)
         return text

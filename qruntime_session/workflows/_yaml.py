@@ -15,6 +15,11 @@ with the YAML 1.2 *core schema* ones, so:
 
 Anything that is not JSON-compatible after loading (an explicit ``!!binary`` or ``!!set``
 tag, for instance) is rejected with the path of the offending value.
+
+Scanning and parsing use libyaml (PyYAML's ``CSafeLoader``) when PyYAML was built with it —
+several times faster than the pure-Python parser on the OpenAPI files a document names — and
+the pure-Python ``SafeLoader`` otherwise; resolving and constructing are the same Python
+code either way, so both read a document identically.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -31,7 +36,13 @@ from ._errors import DocumentError, Problem
 __all__ = ["JSONSafeLoader", "check_json_compatible", "load_data", "load_file"]
 
 
-class JSONSafeLoader(yaml.SafeLoader):
+if TYPE_CHECKING:
+    _BaseLoader = yaml.SafeLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class JSONSafeLoader(_BaseLoader):
     """A SafeLoader that reads YAML as JSON-compatible data with YAML 1.2 core-schema scalars."""
 
 

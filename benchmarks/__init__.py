@@ -1,0 +1,1 @@
+"""The project's benchmarks (not part of the installed package). Run ``python -m benchmarks``."""

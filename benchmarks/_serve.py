@@ -1,0 +1,71 @@
+"""Serve an emulator for the benchmarks (a separate process, pinned to its own core).
+
+    python -m benchmarks._serve [--queue-seconds S] [--run-seconds S] [--prefill N]
+        [--log-size N]
+
+Prints one JSON line (``base_url``, ``origin``, ``token``, ``api_key``, ``service_crn``,
+``pid``) once it listens, then
+serves until killed. ``--prefill N`` stores N finished jobs first (straight into the store,
+without HTTP), for the "jobs stored" figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+
+from qruntime_session.emulator import EmulatorConfig, run_emulator
+
+
+def _optional_seconds(text: str) -> float | None:
+    return None if text == "none" else float(text)
+
+
+async def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--queue-seconds", type=_optional_seconds, default=0.0)
+    parser.add_argument("--run-seconds", type=_optional_seconds, default=0.0)
+    parser.add_argument("--prefill", type=int, default=0)
+    parser.add_argument("--log-size", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    config = EmulatorConfig(
+        queue_seconds=args.queue_seconds,
+        run_seconds=args.run_seconds,
+        request_log_size=args.log_size,
+    )
+    async with run_emulator(config) as emu:
+        store = emu._store
+        params = {"pubs": [["OPENQASM 3.0;", None, 16]], "version": 2}
+        for _ in range(args.prefill):
+            store.create_job(
+                program_id="sampler",
+                backend="ibm_fez",
+                params=params,
+                session_id=None,
+                tags=[],
+                log_level=None,
+                cost=None,
+                runtime=None,
+                calibration_id=None,
+                private=False,
+                caller=None,
+            )
+        store.tick()  # queue_seconds/run_seconds 0 (the default): every prefilled job ends
+        line = {
+            "base_url": emu.base_url,
+            "origin": emu.origin,
+            "token": emu.token,
+            "api_key": emu.api_key,
+            "service_crn": emu.service_crn,
+            "pid": os.getpid(),
+        }
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))

@@ -1,0 +1,56 @@
+"""The benchmark suite runs end to end at tiny sizes and writes results that parse.
+
+No timing is asserted: only that every figure was produced and has the documented shape.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_suite_runs_quick(tmp_path: Path) -> None:
+    """``python -m benchmarks --quick`` prints the table and writes bench.json."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--no-plot", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads((tmp_path / "bench.json").read_text())
+    figures = {row["figure"] for row in data["rows"]}
+    assert figures == {
+        "P1",
+        "P1x50",
+        "P2",
+        "P3",
+        "P4",
+        "P5",
+        "P6",
+        "P6session",
+        "P6cli",
+        "P7",
+        "P7stored",
+        "sessions",
+    }
+    for row in data["rows"]:
+        assert row["verdict"] in ("met", "NOT met", "-")
+        assert row["target"]
+        if "ratio" in row:
+            ratio = row["ratio"]
+            assert ratio["min"] <= ratio["median"] <= ratio["max"]
+            assert ratio["min"] > 0
+    p3 = next(row for row in data["rows"] if row["figure"] == "P3")
+    assert set(p3["by_order"]) == {"at once", "in order", "reverse", "random"}
+    assert all(c["wait_all"] < c["per_job"] for c in p3["requests"].values())
+    assert data["context"]["mode"] == "quick"
+    assert "plot skipped: --no-plot" in data["notes"]
+    assert "P6cli" in done.stdout
+    assert "results:" in done.stdout
