@@ -166,7 +166,7 @@ async def _run_or_plan(
     if args.trace:
         _write_trace(Path(args.trace), result)
     if result.error is not None:
-        _error(masker.text(str(result.error)))
+        _error(masker.text(str(result.error)) + _attempts_note(result))
         return 1
     for handled in result.handled_failures:
         code = f" (status {handled.status_code})" if handled.status_code is not None else ""
@@ -176,6 +176,14 @@ async def _run_or_plan(
         )
     _write_json(masker.json(dict(result.outputs)))
     return 0
+
+
+def _attempts_note(result: WorkflowResult) -> str:
+    """`` (N attempts)`` when the failed step never got an answer (connection or timeout)."""
+    tried = [a for a in result.trace if a.step_id == result.failed_step]
+    if not tried or tried[-1].error_type not in {"connect", "timeout", "connection_lost"}:
+        return ""
+    return f" ({len(tried)} attempt{'s' if len(tried) != 1 else ''})"
 
 
 def _write_trace(path: Path, result: WorkflowResult) -> None:

@@ -179,3 +179,28 @@ def test_parse_inputs_errors(item: str) -> None:
     """Malformed --input values are usage errors."""
     with pytest.raises(errors.InvalidInputError):
         parse_inputs([item])
+
+
+def test_connection_refused_names_the_attempts(capsys: pytest.CaptureFixture[str]) -> None:
+    """A refused connection ends as one error line that says how many attempts were made."""
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, out, err = run_cli(
+        capsys,
+        "--server-url", f"http://127.0.0.1:{port}/api",
+        "--input", "accessToken=not-a-real-token",
+        "--input", f"serviceCrn={CRN}",
+        "--input", "backend=ibm_fez",
+        "--input", f"apiVersion={DEFAULT_API_VERSION}",
+        "--input", "mode=batch",
+        "--input", "programId=sampler",
+        "--input", "params:={}",
+    )  # fmt: skip
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1
+    assert err.startswith("error: step 'createSession' failed: ConnectError")
+    assert err.rstrip().endswith("(1 attempt)")
+    assert "not-a-real-token" not in err
