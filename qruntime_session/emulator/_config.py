@@ -106,3 +106,6 @@ class EmulatorConfig:
     qiskit_version: str = "2.2.1"
     #: Seed for generated ids; ``None`` draws them from the OS.
     seed: int | None = None
+    #: Seconds a connection may sit idle (before its first request, or between requests)
+    #: before the server closes it: the keep-alive timeout, also a bound on slow clients.
+    idle_timeout: float = attrs.field(default=30.0, validator=_positive)
