@@ -206,12 +206,14 @@ class Session:
         self._gate.set()
         self._recovery_lock = asyncio.Lock()
         self._warn_on_del = True
+        self._registered = False  # this handle put its id in the client's registry
 
     def __del__(self) -> None:
         client = getattr(self, "_client", None)
         session_id = getattr(self, "id", None)
         if (
             getattr(self, "_warn_on_del", False)
+            and getattr(self, "_registered", False)
             and client is not None
             and session_id is not None
             and session_id in client._open_sessions
@@ -291,7 +293,7 @@ class Session:
             raise
         self._status = _State.OPEN
         assert self.id is not None
-        self._client._open_sessions[self.id] = self.backend
+        self._register()
         log.info("session %s open on %s (%s)", self.id, self.backend, self.mode.value)
         return self
 
@@ -366,7 +368,7 @@ class Session:
                 method="POST",
                 url=response.url,
             ) from exc
-        client._open_sessions[self.id] = self.backend
+        self._register()
         self.state = SessionState.parse(data.get("state"))
 
     # -- jobs ---------------------------------------------------------------------------
@@ -712,6 +714,12 @@ class Session:
         except errors.NotFoundError:
             log.info("session %s was already closed", self.id)
         client._open_sessions.pop(self.id, None)
+        self._registered = False
+
+    def _register(self) -> None:
+        assert self.id is not None
+        self.client._open_sessions[self.id] = self.backend
+        self._registered = True
 
     async def _delete_close(self, client: RuntimeClient) -> None:
         """``DELETE …/close``, sent again after a garbled 2xx (the close is idempotent)."""

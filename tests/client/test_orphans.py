@@ -117,8 +117,8 @@ async def test_a_client_collected_with_open_sessions_warns_naming_them() -> None
             gc.collect()
         assert any(w.category is ResourceWarning and session_id in str(w.message) for w in caught)
         async with emu_client(emu) as cleanup:
-            await cleanup.attach_session(session_id).__aenter__()
-            await cleanup.close_all_sessions()
+            attached = await cleanup.attach_session(session_id).__aenter__()
+            assert await cleanup.close_all_sessions() == (attached.id,)
         assert open_sessions(emu) == []
 
 
