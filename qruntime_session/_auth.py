@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from . import errors
+from ._transport import Response, Secret
 
 if TYPE_CHECKING:
     from ._transport import Transport
@@ -31,15 +33,15 @@ class StaticTokenAuth:
     __slots__ = ("_token",)
 
     def __init__(self, token: str) -> None:
-        self._token = token
+        self._token = Secret(token)
 
     def __repr__(self) -> str:
         return "StaticTokenAuth(token=<hidden>)"
 
-    async def token(self) -> str:
+    async def token(self) -> Secret:
         return self._token
 
-    async def refresh_after_unauthorized(self, rejected: str) -> bool:
+    async def refresh_after_unauthorized(self, rejected: Secret) -> bool:
         return False
 
 
@@ -65,11 +67,11 @@ class IAMApiKeyAuth:
         transport: Transport,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._api_key = api_key
+        self._api_key = Secret(api_key)
         self._iam_url = iam_url.rstrip("/")
         self._transport = transport
         self._clock = clock
-        self._token: str | None = None
+        self._token: Secret | None = None
         self._expires_at = 0.0
         self._renew_at = 0.0
         self._lock = asyncio.Lock()
@@ -81,7 +83,7 @@ class IAMApiKeyAuth:
     def _fresh(self) -> bool:
         return self._token is not None and self._clock() < self._renew_at
 
-    async def token(self) -> str:
+    async def token(self) -> Secret:
         if self._fresh():
             assert self._token is not None
             return self._token
@@ -91,7 +93,7 @@ class IAMApiKeyAuth:
             assert self._token is not None
             return self._token
 
-    async def refresh_after_unauthorized(self, rejected: str) -> bool:
+    async def refresh_after_unauthorized(self, rejected: Secret) -> bool:
         async with self._lock:
             if self._token != rejected and self._fresh():
                 return True  # someone else already renewed it
@@ -103,7 +105,9 @@ class IAMApiKeyAuth:
             response = await self._transport.request(
                 "POST",
                 f"{self._iam_url}/identity/token",
-                data=urlencode({"grant_type": IAM_GRANT_TYPE, "apikey": self._api_key}),
+                data=Secret(
+                    urlencode({"grant_type": IAM_GRANT_TYPE, "apikey": self._api_key.reveal()})
+                ),
                 content_type="application/x-www-form-urlencoded",
                 expected=(200,),
                 retry="idempotent",
@@ -122,34 +126,59 @@ class IAMApiKeyAuth:
                 url=exc.url,
             ) from exc
         self.exchanges += 1
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise errors.AuthenticationError(
-                "IAM answered 200 with a body that is not JSON",
-                status=response.status,
-                method="POST",
-                url=response.url,
-            ) from exc
-        token = data.get("access_token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
-            raise errors.AuthenticationError(
-                "IAM answered 200 without an access_token",
-                status=response.status,
-                method="POST",
-                url=response.url,
-            )
+        token, expiration, expires_in = _read_grant(response)
         now = self._clock()
-        expires_in = data.get("expires_in")
-        expiration = data.get("expiration")
-        if isinstance(expiration, int | float) and not isinstance(expiration, bool):
-            lifetime = float(expiration) - now
-        elif isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
-            lifetime = float(expires_in)
-        else:
-            lifetime = 3600.0  # IAM documents at most one hour
-        lifetime = max(lifetime, 0.0)
+        lifetime = _lifetime(expiration, expires_in, now)
         self._token = token
         self._expires_at = now + lifetime
         self._renew_at = self._expires_at - refresh_margin(lifetime)
         log.debug("obtained an IAM bearer token valid for %.0fs", lifetime)
+
+
+def _read_grant(response: Response) -> tuple[Secret, object, object]:
+    """The token (wrapped at once), ``expiration`` and ``expires_in`` of an IAM answer."""
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise errors.AuthenticationError(
+            "IAM answered 200 with a body that is not readable JSON",
+            status=response.status,
+            method="POST",
+            url=response.url,
+        ) from exc
+    if not isinstance(data, dict):
+        data = {}
+    raw = data.pop("access_token", None)
+    if not isinstance(raw, str) or not raw:
+        raise errors.AuthenticationError(
+            "IAM answered 200 without an access_token",
+            status=response.status,
+            method="POST",
+            url=response.url,
+        )
+    return Secret(raw), data.get("expiration"), data.get("expires_in")
+
+
+def _seconds(value: object) -> float | None:
+    """A finite float from a JSON number, or ``None`` (huge integers overflow to ``None``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _lifetime(expiration: object, expires_in: object, now: float) -> float:
+    """Seconds the token is valid: from ``expiration`` (epoch), else ``expires_in``, else an
+    hour (IAM's documented maximum); never negative, never above a day."""
+    at = _seconds(expiration)
+    within = _seconds(expires_in)
+    if at is not None:
+        lifetime = at - now
+    elif within is not None:
+        lifetime = within
+    else:
+        lifetime = 3600.0
+    return min(max(lifetime, 0.0), 86400.0)

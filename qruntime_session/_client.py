@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import os
 import random as random_module
 import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -16,6 +18,7 @@ import aiohttp
 from . import _backends, errors
 from ._auth import IAMApiKeyAuth, StaticTokenAuth
 from ._backends import BackendConfiguration, BackendInfo, BackendStatus
+from ._checks import check_id, check_positive_int
 from ._config import ClientConfig
 from ._job import Job
 from ._models import JobInfo, SessionMode
@@ -29,7 +32,11 @@ if TYPE_CHECKING:
 
 __all__ = ["RuntimeClient"]
 
+log = logging.getLogger("qruntime_session")
+
 PAGE_LIMIT = 200  # the API's maximum page size for GET /v1/jobs
+#: Most pages one listing follows (2 million jobs): a bound even for a server that misbehaves.
+MAX_PAGES = 10_000
 
 
 class _ClientState(enum.Enum):
@@ -132,8 +139,8 @@ class RuntimeClient:
             )
         ):
             raise errors.ConfigurationError("pass either config= or individual settings, not both")
-        if max_jobs_per_minute is not None and max_jobs_per_minute < 1:
-            raise errors.ConfigurationError("max_jobs_per_minute must be at least 1")
+        if max_jobs_per_minute is not None:
+            check_positive_int(max_jobs_per_minute, "max_jobs_per_minute")
         self.config = config
         self.poll = poll if poll is not None else PollPolicy()
         self.submission_tags = submission_tags
@@ -166,6 +173,58 @@ class RuntimeClient:
         # Ids of jobs this client has been told about (by a create response or a lookup);
         # submission recovery only adopts jobs that are not among them.
         self._known_job_ids: set[str] = set()
+        # Sessions this client opened (or attached) and has not closed yet: id -> backend.
+        # close_all_sessions() closes them; a client collected with some left warns.
+        self._open_sessions: dict[str, str] = {}
+
+    def __del__(self) -> None:
+        open_sessions = getattr(self, "_open_sessions", None)
+        if open_sessions:
+            warnings.warn(
+                f"RuntimeClient collected with {len(open_sessions)} session(s) still open: "
+                f"{', '.join(sorted(open_sessions))}; use `await client.close_all_sessions()`",
+                ResourceWarning,
+                stacklevel=2,
+            )
+
+    @property
+    def open_session_ids(self) -> tuple[str, ...]:
+        """Ids of the sessions this client opened (or attached) and has not closed."""
+        return tuple(self._open_sessions)
+
+    async def close_all_sessions(self, *, drain: bool = False) -> tuple[str, ...]:
+        """Close (``drain=True``: stop accepting jobs in) every session this client opened
+        and has not closed — e.g. after a notebook cell was interrupted mid-session.
+
+        Each close is bounded by ``Timeouts.close``. Returns the ids closed. If some could
+        not be closed, every other one is still tried, then the first error is raised with
+        the ids left open in a note (they stay registered, so a later call tries again).
+        """
+        from ._session import Session
+
+        closed: list[str] = []
+        failures: list[tuple[str, errors.QRuntimeError]] = []
+        for session_id, backend in list(self._open_sessions.items()):
+            session = Session.attach(
+                session_id,
+                client=self,
+                backend=backend,
+                on_exit="drain" if drain else "close",
+            )
+            try:
+                await session._close_registered("drain" if drain else "close")
+            except errors.QRuntimeError as exc:
+                exc._attach_ids(session_id=session_id)
+                failures.append((session_id, exc))
+            else:
+                closed.append(session_id)
+        if failures:
+            first = failures[0][1]
+            first.add_note(
+                "qruntime_session: sessions still open: " + ", ".join(sid for sid, _ in failures)
+            )
+            raise first
+        return tuple(closed)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> RuntimeClient:
@@ -242,8 +301,7 @@ class RuntimeClient:
 
     def job(self, job_id: str) -> Job:
         """A handle on an existing job (no request is sent until you use it)."""
-        if not is_nonempty_str(job_id):
-            raise errors.InvalidInputError("job_id must be a non-empty string")
+        check_id(job_id, "job_id")
         self._known_job_ids.add(job_id)
         return Job(job_id, client=self)
 
@@ -280,10 +338,22 @@ class RuntimeClient:
         exclude_params: bool = True,
         limit: int | None = None,
     ) -> AsyncIterator[list[JobInfo]]:
-        """``GET /v1/jobs`` page by page (200 a page), so a caller can stop early."""
+        """``GET /v1/jobs`` page by page (200 a page), so a caller can stop early.
+
+        Each job is yielded once. The listing stops at the last page, at ``count``, when a
+        page brings no job not seen before (a server that ignores ``offset``), or after
+        :data:`MAX_PAGES` pages, whichever comes first.
+        """
+        if limit is not None:
+            check_positive_int(limit, "limit")
+        if session_id is not None:
+            check_id(session_id, "session_id")
+        if program_id is not None and not is_nonempty_str(program_id):
+            raise errors.InvalidInputError("program_id must be a non-empty string")
         seen = 0
         offset = 0
-        while True:
+        ids: set[str] = set()
+        for _page_number in range(MAX_PAGES):
             page_size = PAGE_LIMIT if limit is None else min(PAGE_LIMIT, limit - seen)
             if page_size <= 0:
                 return
@@ -308,12 +378,20 @@ class RuntimeClient:
                     url=response.url,
                     session_id=session_id,
                 ) from exc
-            seen += len(jobs)
             offset += len(jobs)
-            if jobs:
-                yield jobs
+            fresh = [info for info in jobs if info.id not in ids]
+            ids.update(info.id for info in fresh)
+            seen += len(fresh)
+            if fresh:
+                yield fresh
             if not jobs or len(jobs) < page_size or (count is not None and offset >= count):
                 return
+            if not fresh:
+                log.warning(
+                    "list_jobs: the service repeated a page at offset %d; stopping", offset
+                )
+                return
+        log.warning("list_jobs: stopped after %d pages", MAX_PAGES)
 
     # -- backends -----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from . import _telemetry, errors
+from ._checks import check_deadline, check_id, path_segment
 from ._models import JobInfo, JobMetrics, JobStatus
 from ._retry import PollPolicy
 from ._wire import job_info_from_api, job_metrics_from_api
@@ -51,7 +52,7 @@ class Job:
         session_id: str | None = None,
         program_id: str | None = None,
     ) -> None:
-        self.id = job_id
+        self.id = check_id(job_id, "job_id")
         self.session_id = session_id
         self.program_id = program_id  # known from submission, else learnt from the job's info
         self._client = client
@@ -84,7 +85,7 @@ class Job:
         try:
             response = await self._client.transport.request(
                 "GET",
-                f"/v1/jobs/{self.id}",
+                f"/v1/jobs/{path_segment(self.id)}",
                 params={"exclude_params": "true" if exclude_params else "false"},
                 operation="get_job",
             )
@@ -127,6 +128,7 @@ class Job:
         itself is not cancelled. A failed or cancelled job is returned, not raised: use
         :meth:`result` to get an error for those.
         """
+        timeout = check_deadline(timeout)
         policy = poll if poll is not None else self._client.poll
         clock = self._client._clock
         deadline = None if timeout is None else clock() + timeout
@@ -177,14 +179,14 @@ class Job:
         ``reason_solution``); a 204 answer raises :class:`JobResultUnavailableError`. A body
         that is not JSON is returned as text.
         """
-        info = await self.wait(timeout)
+        info = await self.wait(check_deadline(timeout))
         failure = outcome_error(info)
         if failure is not None:
             raise failure
         try:
             response = await self._client.transport.request(
                 "GET",
-                f"/v1/jobs/{self.id}/results",
+                f"/v1/jobs/{path_segment(self.id)}/results",
                 expected=(200, 204),
                 operation="get_job_results_jid",
             )
@@ -205,21 +207,15 @@ class Job:
             )
         try:
             return response.json()
-        except ValueError:
+        except ValueError:  # not JSON, or JSON nested too deeply (``_wire.loads``)
             return response.text
-        except RecursionError as exc:
-            raise errors.ResultDecodeError(
-                f"the result of job {self.id} nests too deeply to parse as JSON",
-                job_id=self.id,
-                session_id=self.session_id,
-            ) from exc
 
     async def cancel(self) -> None:
         """``POST /v1/jobs/{id}/cancel``; a job already final raises :class:`ConflictError`."""
         try:
             await self._client.transport.request(
                 "POST",
-                f"/v1/jobs/{self.id}/cancel",
+                f"/v1/jobs/{path_segment(self.id)}/cancel",
                 expected=(204,),
                 retry="unsent",
                 operation="cancel_job_jid",
@@ -234,7 +230,7 @@ class Job:
         try:
             response = await self._client.transport.request(
                 "GET",
-                f"/v1/jobs/{self.id}/logs",
+                f"/v1/jobs/{path_segment(self.id)}/logs",
                 headers={"Accept": "text/plain"},
                 operation="get_jog_logs_jid",
             )
@@ -247,7 +243,7 @@ class Job:
         """``GET …/metrics`` as a :class:`JobMetrics`."""
         try:
             response = await self._client.transport.request(
-                "GET", f"/v1/jobs/{self.id}/metrics", operation="get_job_metrics_jid"
+                "GET", f"/v1/jobs/{path_segment(self.id)}/metrics", operation="get_job_metrics_jid"
             )
             return job_metrics_from_api(response.json())
         except errors.QRuntimeError as exc:

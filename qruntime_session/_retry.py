@@ -28,8 +28,11 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import attrs
+
+from .errors import InvalidInputError
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -83,7 +86,7 @@ def set_testing(enabled: bool, *, attempts: int = 1) -> None:
     and job polling never waits either.
     """
     if not _is_int(attempts) or attempts < 1:
-        raise ValueError("attempts must be an integer >= 1")
+        raise InvalidInputError("attempts must be an integer >= 1")
     _TESTING.enabled = bool(enabled)
     _TESTING.attempts = attempts
 
@@ -120,29 +123,33 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _name(instance: object, attribute: attrs.Attribute[Any]) -> str:
+    return f"{type(instance).__name__}.{attribute.name}"
+
+
 def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not _is_number(value) or not value >= 0:
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a number >= 0")
+        raise InvalidInputError(f"{_name(instance, attribute)} must be a number >= 0")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not _is_number(value) or not value > 0:
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a number > 0")
+        raise InvalidInputError(f"{_name(instance, attribute)} must be a number > 0")
 
 
 def _at_least_one(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not _is_number(value) or not 1 <= value < math.inf:
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a finite number >= 1")
+        raise InvalidInputError(f"{_name(instance, attribute)} must be a finite number >= 1")
 
 
 def _fraction(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not _is_number(value) or not 0 <= value <= 1:
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be between 0 and 1")
+        raise InvalidInputError(f"{_name(instance, attribute)} must be between 0 and 1")
 
 
 def _attempts(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if not _is_int(value) or value < 1:
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be an integer >= 1")
+        raise InvalidInputError(f"{_name(instance, attribute)} must be an integer >= 1")
 
 
 def _exponential(

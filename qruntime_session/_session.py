@@ -20,11 +20,13 @@ import asyncio
 import enum
 import logging
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from . import _telemetry, _warnings, errors
+from ._checks import check_id, path_segment
 from ._client import RuntimeClient
 from ._job import Job
 from ._models import JobInfo, SessionDetails, SessionMode, SessionState
@@ -55,6 +57,58 @@ MAX_TAG_LENGTH = 86
 SUBMISSION_TAG_PREFIX = "qrs-submit-"
 # How many times a job POST may be re-sent after the client proved the earlier one created nothing.
 MAX_RESUBMISSIONS = 2
+# While settling an ambiguous submission: first look at once, then wait this long, growing by
+# SETTLE_GROWTH up to SETTLE_MAX_INTERVAL, until the waits add up to ``Timeouts.settle``.
+SETTLE_FIRST_INTERVAL = 0.05
+SETTLE_GROWTH = 1.5
+SETTLE_MAX_INTERVAL = 1.0
+
+
+class _Failure(enum.Enum):
+    """How a ``POST /v1/jobs`` failed, as far as "was a job created?" goes."""
+
+    ANSWERED = "answered"  # the service answered 500: it is done with the request
+    HANDLED = "handled"  # it answered 2xx, unreadably: a job was created
+    MAY_LAND = "may-land"  # no answer (timeout, broken connection, gateway 5xx): it may still
+
+
+def _classify(exc: errors.QRuntimeError) -> _Failure | None:
+    """``None`` when the failure is definite (nothing created: raise it as it is)."""
+    if isinstance(exc, errors.ConnectError | errors.UsageError):
+        return None  # the request never left, or was never built
+    if isinstance(exc, errors.TransportError):
+        return _Failure.MAY_LAND
+    if isinstance(exc, errors.ServerError):
+        if exc.status == 503:
+            return None  # the service refused it (maintenance): nothing was created
+        return _Failure.ANSWERED if exc.status == 500 else _Failure.MAY_LAND
+    if isinstance(exc, errors.UnexpectedStatusError) and exc.status is not None:
+        return _Failure.HANDLED if 200 <= exc.status < 300 else None
+    return None  # 4xx: refused
+
+
+def may_send_again(failure: _Failure) -> bool:
+    """The one decision point for "may this job POST be sent again?".
+
+    Only when the service *answered* (a 500: it finished with the request) and a listing
+    taken after that answer shows no job for the submission. After a timeout, a broken
+    connection or a gateway error the first request may still be handled later, and after a
+    2xx it was; the client then never sends again (it looks for the job instead).
+    """
+    return failure is _Failure.ANSWERED
+
+
+def _settle_schedule(settle: float) -> list[float]:
+    """Waits before each look at the session's jobs: 0 first, then growing, summing >= settle."""
+    waits = [0.0]
+    total = 0.0
+    step = SETTLE_FIRST_INTERVAL
+    while total < settle:
+        wait = min(step, settle - total)
+        waits.append(wait)
+        total += wait
+        step = min(step * SETTLE_GROWTH, SETTLE_MAX_INTERVAL)
+    return waits
 
 
 class _State(enum.Enum):
@@ -154,6 +208,25 @@ class Session:
         self._gate = asyncio.Event()
         self._gate.set()
         self._recovery_lock = asyncio.Lock()
+        self._warn_on_del = True
+        self._registered = False  # this handle put its id in the client's registry
+
+    def __del__(self) -> None:
+        client = getattr(self, "_client", None)
+        session_id = getattr(self, "id", None)
+        if (
+            getattr(self, "_warn_on_del", False)
+            and getattr(self, "_registered", False)
+            and client is not None
+            and session_id is not None
+            and session_id in client._open_sessions
+        ):
+            warnings.warn(
+                f"Session {session_id} collected while still open on the service; "
+                "use `await client.close_all_sessions()` to close it",
+                ResourceWarning,
+                stacklevel=2,
+            )
 
     @classmethod
     def attach(
@@ -170,8 +243,7 @@ class Session:
         Jobs are submitted to the session's backend as the service reports it
         (``backend_name``), or to ``backend`` when given.
         """
-        if not is_nonempty_str(session_id):
-            raise errors.InvalidInputError("session_id must be a non-empty string")
+        check_id(session_id, "session_id")
         if backend is not None and not is_nonempty_str(backend):
             raise errors.InvalidInputError("backend must be a non-empty string when given")
         self = cls(backend or "unknown", SessionMode.BATCH, client=client, on_exit=on_exit)
@@ -228,6 +300,8 @@ class Session:
                 await self._client.aclose()
             raise
         self._status = _State.OPEN
+        assert self.id is not None
+        self._register()
         log.info("session %s open on %s (%s)", self.id, self.backend, self.mode.value)
         return self
 
@@ -275,24 +349,35 @@ class Session:
     @_telemetry.traced("qruntime.session.open")
     async def _create(self) -> None:
         client = self.client
-        response = await client.transport.request(
-            "POST",
-            "/v1/sessions",
-            json=create_session_body(self.backend, self.mode),
-            expected=(200,),
-            retry="unsent",
-            operation="create_session",
-        )
+        try:
+            response = await client.transport.request(
+                "POST",
+                "/v1/sessions",
+                json=create_session_body(self.backend, self.mode),
+                expected=(200,),
+                retry="unsent",
+                operation="create_session",
+            )
+        except errors.QRuntimeError as exc:
+            if _classify(exc) is _Failure.MAY_LAND:
+                exc.add_note(
+                    "qruntime_session: the request may still have created a session; the API "
+                    "cannot list sessions, so it cannot be named (it closes itself when idle)"
+                )
+            raise
         try:
             data = response.json()
             self.id = response_id(data, "create_session")
         except ValueError as exc:
             raise errors.UnexpectedStatusError(
-                f"create_session answered 200 without a readable session id: {exc}",
+                f"create_session answered 200 without a readable session id: {exc}; "
+                "a session was probably created, and as the API cannot list sessions it "
+                "cannot be named: it closes itself after its interactive timeout",
                 status=response.status,
                 method="POST",
                 url=response.url,
             ) from exc
+        self._register()
         self.state = SessionState.parse(data.get("state"))
 
     # -- jobs ---------------------------------------------------------------------------
@@ -411,6 +496,7 @@ class Session:
             try:
                 job_id = response_id(response.json(), "create_job")
             except ValueError as exc:
+                # A job was created: the caller looks for it rather than losing it.
                 raise errors.UnexpectedStatusError(
                     f"create_job answered 200 without a readable job id: {exc}",
                     status=response.status,
@@ -431,37 +517,46 @@ class Session:
         while True:
             try:
                 return await self._post_once(client, body)
-            except (
-                errors.ConnectionLostError,
-                errors.RequestTimeoutError,
-                errors.ServerError,
-            ) as exc:
-                if isinstance(exc, errors.ServerError) and exc.status == 503:
-                    exc._attach_ids(session_id=self.id)
-                    raise  # the service refused it: nothing was created
-                ambiguous: errors.QRuntimeError = exc
             except errors.QRuntimeError as exc:
-                exc._attach_ids(session_id=self.id)
-                raise
+                failure = _classify(exc)
+                if failure is None:
+                    exc._attach_ids(session_id=self.id)
+                    raise
+                ambiguous = exc
             log.warning(
                 "job submission to session %s failed ambiguously (%s); "
-                "checking whether the job was created",
+                "looking for the job in the session",
                 self.id,
                 type(ambiguous).__name__,
             )
-            found = await self._recover(client, body, submission_tag, ambiguous)
+            found = await self._recover(client, body, submission_tag, ambiguous, failure)
             if found is not None:
                 log.warning("job %s was created despite the failure; adopting it", found)
                 client._known_job_ids.add(found)
                 return found
-            if resubmissions >= MAX_RESUBMISSIONS:
-                raise errors.SubmissionUnknownError(
-                    f"job submission kept failing ambiguously ({type(ambiguous).__name__}); "
-                    "each time the session showed no such job, so none was created",
-                    session_id=self.id,
-                ) from ambiguous
-            resubmissions += 1
-            log.warning("no job was created; submitting again (resubmission %d)", resubmissions)
+            if may_send_again(failure) and resubmissions < MAX_RESUBMISSIONS:
+                resubmissions += 1
+                log.warning(
+                    "the service answered and no job was created; submitting again "
+                    "(resubmission %d)",
+                    resubmissions,
+                )
+                continue
+            if failure is _Failure.ANSWERED:
+                detail = "each time the session showed no such job, so none was created"
+            else:
+                settle = client.config.timeouts.settle
+                detail = (
+                    f"no job for it appeared in the session within {settle}s, but the first "
+                    "request may still create one, so it was not sent again"
+                )
+                if submission_tag is not None:
+                    detail += f"; look for tag {submission_tag!r} in the session's jobs later"
+            raise errors.SubmissionUnknownError(
+                f"job submission failed ambiguously ({type(ambiguous).__name__}); {detail}",
+                session_id=self.id,
+                submission_tag=submission_tag,
+            ) from ambiguous
 
     async def _recover(
         self,
@@ -469,40 +564,81 @@ class Session:
         body: Mapping[str, Any],
         submission_tag: str | None,
         ambiguous: errors.QRuntimeError,
+        failure: _Failure,
     ) -> str | None:
-        """Find the job an ambiguous POST may have created; ``None`` if it provably was not."""
+        """Find the job an ambiguous POST may have created; ``None`` if none showed up.
+
+        After a 500 one look suffices (the service is done with the request). Otherwise the
+        session's jobs are looked at repeatedly for ``Timeouts.settle`` seconds, since the
+        request may still be handled. With a submission tag the match is exact and other
+        submissions go on meanwhile; without one, this session's other submissions are held
+        back while it looks, so a concurrent one cannot be mistaken for the lost one.
+        """
+        settle = client.config.timeouts.settle
+        waits = [0.0] if failure is _Failure.ANSWERED else _settle_schedule(settle)
+        deadline = client._clock() + settle
+        if submission_tag is not None:
+            return await self._look(client, body, submission_tag, ambiguous, waits, deadline)
         async with self._recovery_lock:
             self._gate.clear()
             try:
                 await self._idle.wait()  # let this session's other submissions finish first
-                try:
-                    listed = await client.list_jobs(
-                        session_id=self.id, exclude_params=submission_tag is not None
-                    )
-                except errors.QRuntimeError as exc:
-                    raise errors.SubmissionUnknownError(
-                        "job submission failed ambiguously and listing the session's jobs to "
-                        f"check failed too ({type(exc).__name__}); the job may or may not exist",
-                        session_id=self.id,
-                    ) from ambiguous
+                return await self._look(client, body, None, ambiguous, waits, deadline)
             finally:
                 self._gate.set()
-        candidates = [
-            info
-            for info in listed
-            if info.id not in client._known_job_ids and self._matches(info, body, submission_tag)
-        ]
-        if not candidates:
-            return None
-        exact = submission_tag is not None or all(info.params is not None for info in candidates)
-        if len(candidates) == 1 and exact:
-            return candidates[0].id
-        raise errors.SubmissionUnknownError(
-            "job submission failed ambiguously and the session holds "
-            f"{len(candidates)} unknown job(s) that may be it; not resubmitting",
-            session_id=self.id,
-            candidates=[c.id for c in candidates],
-        ) from ambiguous
+
+    async def _look(
+        self,
+        client: RuntimeClient,
+        body: Mapping[str, Any],
+        submission_tag: str | None,
+        ambiguous: errors.QRuntimeError,
+        waits: list[float],
+        deadline: float,
+    ) -> str | None:
+        listing_failed: errors.QRuntimeError | None = None
+        for number, wait in enumerate(waits):
+            if number and client._clock() >= deadline:
+                break
+            if wait:
+                await client._sleep(wait)
+            try:
+                listed = await client.list_jobs(
+                    session_id=self.id, exclude_params=submission_tag is not None
+                )
+            except errors.QRuntimeError as exc:
+                listing_failed = exc  # looked at again while the window lasts
+                continue
+            listing_failed = None
+            candidates = [
+                info
+                for info in listed
+                if info.id not in client._known_job_ids
+                and self._matches(info, body, submission_tag)
+            ]
+            if not candidates:
+                continue
+            exact = submission_tag is not None or all(
+                info.params is not None for info in candidates
+            )
+            if len(candidates) == 1 and exact:
+                return candidates[0].id
+            ids = [c.id for c in candidates]
+            raise errors.SubmissionUnknownError(
+                "job submission failed ambiguously and the session holds "
+                f"{len(ids)} unknown job(s) that may be it: {', '.join(ids)}; not resubmitting",
+                session_id=self.id,
+                candidates=ids,
+                submission_tag=submission_tag,
+            ) from ambiguous
+        if listing_failed is not None:
+            raise errors.SubmissionUnknownError(
+                "job submission failed ambiguously and listing the session's jobs to check "
+                f"failed too ({type(listing_failed).__name__}); the job may or may not exist",
+                session_id=self.id,
+                submission_tag=submission_tag,
+            ) from ambiguous
+        return None
 
     @staticmethod
     def _matches(info: JobInfo, body: Mapping[str, Any], submission_tag: str | None) -> bool:
@@ -518,6 +654,7 @@ class Session:
 
     def job(self, job_id: str) -> Job:
         """Re-attach to a job of this session by id (no request is sent)."""
+        check_id(job_id, "job_id")
         client = self.client
         job = self._jobs.get(job_id)
         if job is None:
@@ -564,7 +701,7 @@ class Session:
 
     async def _read_details(self, session_id: str) -> SessionDetails:
         response = await self.client.transport.request(
-            "GET", f"/v1/sessions/{session_id}", operation="get_session"
+            "GET", f"/v1/sessions/{path_segment(session_id)}", operation="get_session"
         )
         try:
             return session_details_from_api(response.json())
@@ -596,7 +733,7 @@ class Session:
         try:
             await self.client.transport.request(
                 "PATCH",
-                f"/v1/sessions/{self.id}",
+                f"/v1/sessions/{path_segment(self.id)}",
                 json=update_session_body(accepting_jobs=False),
                 expected=(204,),
                 operation="update_session",
@@ -622,19 +759,62 @@ class Session:
     @_telemetry.traced("qruntime.session.close")
     async def _send_close(self, how: OnExit) -> None:
         assert self.id is not None
+        client = self.client
         try:
             if how == "drain":
                 await self.stop_accepting_jobs()
             else:
-                await self.client.transport.request(
-                    "DELETE",
-                    f"/v1/sessions/{self.id}/close",
-                    expected=(204,),
-                    operation="delete_session_close",
-                )
+                await self._delete_close(client)
                 log.info("session %s closed", self.id)
         except errors.NotFoundError:
             log.info("session %s was already closed", self.id)
+        client._open_sessions.pop(self.id, None)
+        self._registered = False
+
+    def _register(self) -> None:
+        assert self.id is not None
+        self.client._open_sessions[self.id] = self.backend
+        self._registered = True
+
+    async def _delete_close(self, client: RuntimeClient) -> None:
+        """``DELETE …/close``, sent again after a garbled 2xx (the close is idempotent)."""
+        assert self.id is not None
+        transport = client.transport
+        start = client._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await transport.request(
+                    "DELETE",
+                    f"/v1/sessions/{path_segment(self.id)}/close",
+                    expected=(204,),
+                    operation="delete_session_close",
+                )
+                return
+            except errors.UnexpectedStatusError as exc:
+                if exc.status is None or not 200 <= exc.status < 300:
+                    raise
+                delay = transport.retry.next_delay(
+                    retry_number=attempt,
+                    elapsed=client._clock() - start,
+                    retry_after=None,
+                    random=client._random,
+                )
+                if delay is None:
+                    raise
+                log.debug("close of session %s answered %d; sending it again", self.id, exc.status)
+                await client._sleep(delay)
+
+    async def _close_registered(self, how: OnExit) -> None:
+        """Close a session known only by id (``RuntimeClient.close_all_sessions``)."""
+        self._warn_on_del = False
+        self.id = self._attach_id
+        self._status = _State.CLOSING
+        try:
+            await _shielded(self._bounded_close(how))
+        finally:
+            self._status = _State.CLOSED
 
     async def _bounded_close(self, how: OnExit) -> None:
         timeout = self.client.config.timeouts.close
@@ -659,10 +839,12 @@ class Session:
                 self._status = _State.CLOSING
                 try:
                     await _shielded(self._bounded_close(self.on_exit))
-                except errors.QRuntimeError as close_error:
-                    close_error._attach_ids(session_id=self.id)
+                except Exception as failure:
+                    close_error = self._close_failure(failure)
                     if exc is None:
-                        raise  # its type is kept; str() and .session_id name the session
+                        if close_error is failure:
+                            raise  # its type is kept; str() and .session_id name the session
+                        raise close_error from failure
                     exc.add_note(
                         f"qruntime_session: closing session {self.id} also failed: {close_error}"
                     )
@@ -672,7 +854,29 @@ class Session:
                     self._warn_unfinished(exc)
         finally:
             if self._owns_client and self._client is not None:
-                await _shielded(self._client.aclose())
+                await self._release_client(exc)
+
+    def _close_failure(self, failure: Exception) -> errors.QRuntimeError:
+        """The package's error for a failed close (a foreign error is wrapped, never leaked)."""
+        if isinstance(failure, errors.QRuntimeError):
+            failure._attach_ids(session_id=self.id)
+            return failure
+        return errors.TransportError(
+            f"closing session {self.id} failed unexpectedly ({type(failure).__name__}); "
+            "it may still be open: `await client.close_all_sessions()` retries",
+            session_id=self.id,
+        )
+
+    async def _release_client(self, exc: BaseException | None) -> None:
+        assert self._client is not None
+        try:
+            await _shielded(self._client.aclose())
+        except Exception as failure:
+            if exc is None:
+                raise errors.TransportError(
+                    f"releasing the client's connections failed ({type(failure).__name__})"
+                ) from failure
+            log.warning("releasing the client's connections failed: %r", failure)
 
     def _warn_unfinished(self, exc: BaseException | None) -> None:
         if self.on_exit != "close":

@@ -6,12 +6,14 @@ from typing import Any
 
 import attrs
 
+from ._checks import check_positive
+
 __all__ = ["Timeouts"]
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and not value > 0:
-        raise ValueError(f"Timeouts.{attribute.name} must be a positive number of seconds or None")
+    if value is not None:
+        check_positive(value, f"Timeouts.{attribute.name}")
 
 
 @attrs.frozen(kw_only=True)
@@ -20,10 +22,15 @@ class Timeouts:
 
     ``connect`` bounds opening the connection, ``read`` bounds waiting for each chunk of the
     response, ``total`` bounds one whole attempt. ``close`` bounds the session close that
-    ``Session`` sends on exit (all its attempts together), so an exit can never hang.
+    ``Session`` sends on exit (all its attempts together), so an exit can never hang. ``settle``
+    bounds how long a job submission that failed ambiguously (a timeout, a broken connection)
+    is looked for before the client gives up without sending it again.
     """
 
     connect: float | None = attrs.field(default=10.0, validator=_positive)
     read: float | None = attrs.field(default=60.0, validator=_positive)
     total: float | None = attrs.field(default=None, validator=_positive)
     close: float = attrs.field(default=30.0, validator=_positive)
+    #: How long an ambiguous job submission is looked for in the session's job list before
+    #: giving up with ``SubmissionUnknownError`` (see ``docs/retries.md``).
+    settle: float = attrs.field(default=20.0, validator=_positive)

@@ -25,9 +25,9 @@ from . import _telemetry, errors
 from ._retry import RETRYABLE_STATUSES, UNSENT_SAFE_STATUSES, RetryPolicy, parse_retry_after
 from ._timeouts import Timeouts
 from ._version import user_agent
-from ._wire import parse_error_body
+from ._wire import loads, parse_error_body
 
-__all__ = ["UNSET", "Authenticator", "Response", "RetryMode", "Transport"]
+__all__ = ["UNSET", "Authenticator", "Response", "RetryMode", "Secret", "Transport"]
 
 log = logging.getLogger("qruntime_session")
 
@@ -51,14 +51,42 @@ UNSET: Any = _Unset()
 Params = Mapping[str, str] | Sequence[tuple[str, str]]
 
 
+class Secret:
+    """A credential (bearer token, API-key form body) that never shows itself.
+
+    Frames of the transport hold credentials only in this wrapper, so a traceback formatted
+    with its local variables (``capture_locals=True``, rich, Sentry) prints ``<hidden>``.
+    The value is taken out only inside the expression that hands it to aiohttp.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "<hidden>"
+
+    __str__ = __repr__
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
 class Authenticator(Protocol):
     """Supplies the bearer token; ``_auth`` has the implementations."""
 
-    async def token(self) -> str:
+    async def token(self) -> Secret:
         """A bearer token valid for the next request."""
         ...
 
-    async def refresh_after_unauthorized(self, rejected: str) -> bool:
+    async def refresh_after_unauthorized(self, rejected: Secret) -> bool:
         """Called on a 401 for a request sent with ``rejected``; True if a retry may succeed."""
         ...
 
@@ -76,10 +104,11 @@ class Response:
     attempts: int
 
     def json(self) -> Any:
-        """The body parsed as JSON; ``None`` for an empty body; ``ValueError`` if not JSON."""
+        """The body parsed as JSON; ``None`` for an empty body; ``ValueError`` for anything
+        unreadable (see :func:`qruntime_session._wire.loads`, the one JSON boundary)."""
         if not self.body.strip():
             return None
-        return jsonlib.loads(self.body)
+        return loads(self.body)
 
     @property
     def text(self) -> str:
@@ -168,7 +197,7 @@ class Transport:
         *,
         params: Params | None = None,
         json: Any = UNSET,
-        data: bytes | str | None = None,
+        data: bytes | str | Secret | None = None,
         content_type: str | None = None,
         headers: Mapping[str, str] | None = None,
         expected: Collection[int] | None = (200,),
@@ -179,9 +208,15 @@ class Transport:
         """Send one logical request (with retries per ``retry``) and return the response."""
         method = method.upper()
         url = self.url(url_or_path)
-        body: bytes | None
+        body: bytes | Secret | None
         if json is not UNSET:
-            body = jsonlib.dumps(json, separators=(",", ":"), allow_nan=False).encode()
+            try:
+                body = jsonlib.dumps(json, separators=(",", ":"), allow_nan=False).encode()
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise errors.InvalidInputError(
+                    f"the body of {operation or 'the request'} cannot be sent as JSON: "
+                    f"{type(exc).__name__}"
+                ) from None
             content_type = content_type or "application/json"
         elif data is not None:
             body = data.encode() if isinstance(data, str) else data
@@ -193,14 +228,13 @@ class Transport:
         replayed_401 = False
         while True:
             attempt += 1
-            token: str | None = None
+            token: Secret | None = None
             send_headers: CIMultiDict[str] = CIMultiDict()
             send_headers["Accept"] = "application/json"
             send_headers["User-Agent"] = user_agent()
             if authenticate:
                 if self.auth is not None:
                     token = await self.auth.token()
-                    send_headers["Authorization"] = f"Bearer {token}"
                 if self.service_crn is not None:
                     send_headers["Service-CRN"] = self.service_crn
                 if self.api_version is not None:
@@ -212,7 +246,7 @@ class Transport:
                     send_headers[name] = value
             try:
                 response = await self._send_once(
-                    method, url, params, body, send_headers, attempt, operation
+                    method, url, params, body, send_headers, token, attempt, operation
                 )
             except errors.TransportError as exc:
                 delay = self._delay_after_error(exc, retry, attempt, start)
@@ -298,17 +332,28 @@ class Transport:
         method: str,
         url: str,
         params: Params | None,
-        body: bytes | None,
+        body: bytes | Secret | None,
         headers: CIMultiDict[str],
+        token: Secret | None,
         attempt: int,
         operation: str,
     ) -> Response:
-        """One attempt. Translates every aiohttp error; lets cancellation through untouched."""
+        """One attempt. Translates every aiohttp error; lets cancellation through untouched.
+
+        The credentials are revealed only inside the call to aiohttp (no local of this frame
+        holds them in clear), and the translated aiohttp exception is chained without its
+        traceback: aiohttp's own frames hold the request headers in their locals.
+        """
         began = self._clock()
         context: dict[str, Any] = {"method": method, "url": url}
         try:
             async with self.session.request(
-                method, url, params=params, data=body, headers=headers, allow_redirects=False
+                method,
+                url,
+                params=params,
+                data=_reveal(body),
+                headers=_with_token(headers, token),
+                allow_redirects=False,
             ) as resp:
                 payload = await resp.read()
                 response = Response(
@@ -322,37 +367,8 @@ class Transport:
                 )
         except asyncio.CancelledError:
             raise
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise errors.ConnectError(
-                f"timed out connecting for {operation or 'the request'}", **context
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise errors.ConnectError(
-                f"could not connect for {operation or 'the request'}: "
-                f"{exc.os_error.strerror or exc}",
-                **context,
-            ) from exc
-        except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
-            raise errors.RequestTimeoutError(
-                f"no answer in time for {operation or 'the request'}", **context
-            ) from exc
-        except (
-            aiohttp.ServerDisconnectedError,
-            aiohttp.ClientPayloadError,
-            aiohttp.ClientOSError,
-        ) as exc:
-            raise errors.ConnectionLostError(
-                f"the connection broke during {operation or 'the request'}", **context
-            ) from exc
-        except aiohttp.InvalidURL as exc:
-            raise errors.ConfigurationError(
-                f"invalid URL for {operation or 'the request'}", **context
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise errors.TransportError(
-                f"HTTP client error during {operation or 'the request'}: {type(exc).__name__}",
-                **context,
-            ) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _translate(exc, operation, context) from exc.with_traceback(None)
         log.debug(
             "%s %s -> %d in %.3fs (attempt %d)",
             method,
@@ -362,6 +378,41 @@ class Transport:
             attempt,
         )
         return response
+
+
+def _reveal(body: bytes | Secret | None) -> bytes | None:
+    return body.reveal().encode() if isinstance(body, Secret) else body
+
+
+def _with_token(headers: CIMultiDict[str], token: Secret | None) -> CIMultiDict[str]:
+    if token is None:
+        return headers
+    out = headers.copy()
+    out["Authorization"] = "Bearer " + token.reveal()
+    return out
+
+
+def _translate(
+    exc: BaseException, operation: str, context: dict[str, Any]
+) -> errors.TransportError | errors.ConfigurationError:
+    """The package's error for an aiohttp exception (or a timeout) raised by one attempt."""
+    what = operation or "the request"
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return errors.ConnectError(f"timed out connecting for {what}", **context)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        reason = exc.os_error.strerror or type(exc.os_error).__name__
+        return errors.ConnectError(f"could not connect for {what}: {reason}", **context)
+    if isinstance(exc, aiohttp.SocketTimeoutError | TimeoutError):
+        return errors.RequestTimeoutError(f"no answer in time for {what}", **context)
+    if isinstance(
+        exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientOSError
+    ):
+        return errors.ConnectionLostError(f"the connection broke during {what}", **context)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return errors.ConfigurationError(f"invalid URL for {what}", **context)
+    return errors.TransportError(
+        f"HTTP client error during {what}: {type(exc).__name__}", **context
+    )
 
 
 def status_error(response: Response, operation: str = "") -> errors.APIStatusError:

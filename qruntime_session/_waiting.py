@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import errors
+from ._checks import check_deadline
 from ._job import Job
 from ._models import JobInfo, JobStatus
 from ._retry import PollPolicy
@@ -76,6 +77,7 @@ async def as_completed(
 
     ``timeout`` bounds the whole wait (:class:`JobTimeoutError`; the jobs keep running).
     """
+    timeout = check_deadline(timeout)
     policy = poll if poll is not None else client.poll
     clock = client._clock
     deadline = None if timeout is None else clock() + timeout
@@ -139,6 +141,7 @@ async def wait_all(
     progress: Progress | None = None,
 ) -> list[JobInfo]:
     """Wait until every job is final; return their final infos in the order given."""
+    timeout = check_deadline(timeout)
     targets = list(jobs)
     finals: dict[str, JobInfo] = {}
     async for info in as_completed(client, targets, timeout=timeout, poll=poll, progress=progress):

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ._checks import is_safe_id
 from ._models import (
     JobInfo,
     JobMetrics,
@@ -24,6 +25,7 @@ from ._models import (
 from .errors import ErrorDetail, InvalidInputError
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "ParsedError",
     "check_json_params",
     "create_job_body",
@@ -31,10 +33,51 @@ __all__ = [
     "is_nonempty_str",
     "job_info_from_api",
     "job_metrics_from_api",
+    "loads",
     "parse_error_body",
     "session_details_from_api",
     "update_session_body",
 ]
+
+
+#: Deepest nesting accepted in JSON, received or sent (the API's own bodies nest < 10 deep).
+MAX_JSON_DEPTH = 200
+
+
+# -- the JSON boundary --------------------------------------------------------------------
+
+
+def _depth_exceeds(value: object, limit: int) -> bool:
+    """Whether containers nest deeper than ``limit`` in ``value`` (iterative; no recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse a JSON document from the network: the one place the package does so.
+
+    Every way parsing can fail becomes a ``ValueError``: malformed text, invalid UTF-8,
+    nesting deep enough to exhaust the parser (``RecursionError``) or deeper than
+    :data:`MAX_JSON_DEPTH`, and numbers Python refuses (``OverflowError``, over-long integers).
+    """
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError, OverflowError, MemoryError) as exc:
+        raise ValueError(f"the body is not readable JSON ({type(exc).__name__})") from None
+    if _depth_exceeds(data, MAX_JSON_DEPTH):
+        raise ValueError(f"the body nests JSON deeper than {MAX_JSON_DEPTH} levels")
+    return data
 
 
 # -- request bodies (exactly the seed's payloads) -----------------------------------------
@@ -87,26 +130,35 @@ def check_json_params(params: object) -> dict[str, Any]:
     return dict(params)
 
 
-def _check_json_value(value: object, where: str) -> None:
-    if value is None or isinstance(value, bool | str):
-        return
-    if isinstance(value, int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInputError(f"{where} is {value!r}, which JSON cannot represent")
-        return
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidInputError(f"{where} has a non-string key {key!r}")
-            _check_json_value(item, f"{where}[{key!r}]")
-        return
-    if isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            _check_json_value(item, f"{where}[{index}]")
-        return
-    raise InvalidInputError(f"{where} is a {type(value).__name__}, which is not JSON-serialisable")
+def _check_json_value(root: object, root_where: str) -> None:
+    """Walk ``root`` without recursion: JSON types only, finite floats, no cycles, bounded depth."""
+    # (value, where, depth, ids of the containers on the path to it)
+    stack: list[tuple[object, str, int, frozenset[int]]] = [(root, root_where, 1, frozenset())]
+    while stack:
+        value, where, depth, path = stack.pop()
+        if value is None or isinstance(value, bool | str | int):
+            continue
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidInputError(f"{where} is {value!r}, which JSON cannot represent")
+            continue
+        if not isinstance(value, Mapping | list | tuple):
+            raise InvalidInputError(
+                f"{where} is a {type(value).__name__}, which is not JSON-serialisable"
+            )
+        if id(value) in path:
+            raise InvalidInputError(f"{where} contains itself (a cycle cannot be sent as JSON)")
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidInputError(f"params nest deeper than {MAX_JSON_DEPTH} levels at {where}")
+        inner = path | {id(value)}
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise InvalidInputError(f"{where} has a non-string key {key!r}")
+                stack.append((item, f"{where}[{key!r}]", depth + 1, inner))
+        else:
+            for index, item in enumerate(value):
+                stack.append((item, f"{where}[{index}]", depth + 1, inner))
 
 
 # -- error bodies -------------------------------------------------------------------------
@@ -153,7 +205,7 @@ def parse_error_body(raw: bytes, content_type: str | None) -> ParsedError:
     data: Any = None
     if text:
         try:
-            data = json.loads(text)
+            data = loads(text)
         except ValueError:
             data = None
     if isinstance(data, dict):
@@ -222,7 +274,10 @@ def _float(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond the float range
+            return None
     return None
 
 
@@ -248,8 +303,12 @@ def _require_id(data: Mapping[str, Any], what: str) -> str:
 
 
 def response_id(data: object, what: str) -> str:
-    """The ``id`` of a create response (session or job); ``ValueError`` when absent."""
-    return _require_id(_require_object(data, what), what)
+    """The ``id`` of a create response (session or job); ``ValueError`` when absent or when it
+    is not an id that can be used in a URL path."""
+    value = _require_id(_require_object(data, what), what)
+    if not is_safe_id(value):
+        raise ValueError(f"{what}: the response id {value[:40]!r} is not a valid id")
+    return value
 
 
 def job_state_from_api(data: object, top_status: object = None) -> JobState:

@@ -21,7 +21,8 @@ what the caller can do next::
     │   └── UnexpectedStatusError      any other status (e.g. 201 where the spec says 200)
     ├── UsageError                     the program asked for something that cannot be done
     │   ├── ConfigurationError         (also ValueError) settings are missing or malformed
-    │   ├── InvalidInputError          (also ValueError) an argument was rejected before sending
+    │   ├── InvalidInputError          (also ValueError and TypeError) an argument was rejected
+    │   │                              before sending
     │   ├── SessionStateError          the session is not open (not entered, or already closed)
     │   └── ExtraNotInstalledError     (also ImportError) install ``qruntime-session[<extra>]``
     ├── JobError                       a job reached an outcome other than success
@@ -207,12 +208,22 @@ class ConnectionLostError(TransportError):
 class SubmissionUnknownError(TransportError):
     """A job submission failed ambiguously and the client could not tell whether it exists.
 
-    ``candidates`` lists ids of jobs in the session that might be the submission.
+    ``candidates`` lists ids of jobs in the session that might be the submission;
+    ``submission_tag`` is the tag the submission carried (``None`` without submission tags):
+    list the session's jobs with it later to find the job if it lands after all.
     """
 
-    def __init__(self, message: str, *, candidates: Sequence[str] = (), **kw: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        candidates: Sequence[str] = (),
+        submission_tag: str | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(message, **kw)
         self.candidates = tuple(candidates)
+        self.submission_tag = submission_tag
 
 
 # -- the service answered with an error status --------------------------------------------
@@ -290,8 +301,12 @@ class ConfigurationError(UsageError, ValueError):
     """Settings are missing or malformed (no token, no CRN, a bad URL or API version)."""
 
 
-class InvalidInputError(UsageError, ValueError):
-    """An argument was rejected before any request was sent."""
+class InvalidInputError(UsageError, ValueError, TypeError):
+    """An argument was rejected before any request was sent.
+
+    It is also a ``ValueError`` and a ``TypeError``, so code that guards a call with either
+    builtin keeps working whether the value had the wrong type or a wrong value.
+    """
 
 
 class SessionStateError(UsageError):

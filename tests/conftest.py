@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Generator, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -61,3 +63,66 @@ class RecordingSleep:
 @pytest.fixture
 def recording_sleep() -> RecordingSleep:
     return RecordingSleep()
+
+
+# -- secrets never reach a log record, repr, exception text or CLI output -------------------
+
+#: The fake credentials of the suite all look like one of these (emulator tokens and keys are
+#: ``emu-token-…``/``emu-apikey-…``; hand-written ones contain ``SECRET`` or ``LOCALS``).
+SECRET_PATTERN = re.compile(r"emu-token-|emu-apikey-|tok-SECRET|apikey-SECRET|ISSUE8-LOCALS")
+
+
+class _SecretScanner(logging.Handler):
+    """Collects every record of the ``qruntime_session`` loggers, formatted with tracebacks."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.leaks: list[str] = []
+        self.records = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records += 1
+        try:
+            text = self.format(record)
+        except Exception as exc:  # a record that cannot be formatted is a bug too
+            text = f"unformattable record {record.msg!r}: {exc!r}"
+        if SECRET_PATTERN.search(text):
+            self.leaks.append(text[:500])
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(request: pytest.FixtureRequest) -> Iterator[_SecretScanner]:
+    """Every DEBUG record of the package (emulator included) is scanned for the suite's fake
+    secrets; a test whose records leak one fails. Tests that print the emulator's banner on
+    purpose (``serve()``) opt out with ``@pytest.mark.prints_secrets``."""
+    scanner = _SecretScanner()
+    logger = logging.getLogger("qruntime_session")
+    previous = logger.level
+    logger.addHandler(scanner)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield scanner
+    finally:
+        logger.removeHandler(scanner)
+        logger.setLevel(previous)
+    if scanner.leaks and request.node.get_closest_marker("prints_secrets") is None:
+        pytest.fail("a secret reached a log record:\n" + "\n".join(scanner.leaks[:5]))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Fail a test whose captured stdout/stderr or failure text shows a fake secret."""
+    report = yield
+    if item.get_closest_marker("prints_secrets") is not None:
+        return report
+    shown = "\n".join(
+        [content for _, content in report.sections]
+        + ([report.longreprtext] if report.failed else [])
+    )
+    if SECRET_PATTERN.search(shown):
+        report.outcome = "failed"
+        report.longrepr = f"a secret reached the output of {item.nodeid}"
+    return report

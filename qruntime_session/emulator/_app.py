@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from aiohttp import web
+from aiohttp import HttpVersion10, web
 from multidict import MultiMapping
 
 from ._backends import (
@@ -143,8 +143,8 @@ def _json_body(raw: bytes) -> Any:
         raise _bad("The request body is missing.")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad("The request body is not valid JSON.") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise _bad("The request body is not valid JSON (or nests too deeply).") from exc
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
@@ -291,22 +291,76 @@ class Api:
 
     @web.middleware
     async def gateway(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Record, apply faults, run the handler, map errors to IBM bodies."""
+        """Record, apply faults, run the handler, map errors to IBM bodies.
+
+        Every request is recorded before anything can refuse it, and its record ends with the
+        status actually answered (``None`` only when the connection was dropped).
+        """
         route_name = request.match_info.route.name
         operation = _OPERATION_OF_ROUTE.get(route_name or "", route_name or "unknown")
-        raw = await request.read()
         record = RecordedRequest(
             method=request.method,
             path=request.path,
             query=request.query,
             headers=request.headers,
-            raw_body=raw,
+            raw_body=b"",
             content_type=request.content_type,
             operation=operation,
             received_at=self.store.now(),
         )
         self.requests.append(record)
         trace = self.store.new_id()
+        if request.version < HttpVersion10:
+            # No HTTP version on the request line (HTTP/0.9): refuse it in HTTP/1.0 and close.
+            record.status = 400
+            self._refuse_http09(request, trace)
+            return web.Response(status=499)
+        try:
+            response = await self._answer(request, handler, record, operation, trace)
+        except ApiError as error:
+            response = self.error_response(trace, error)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            response = self._http_error(request, exc, trace)
+        except Exception:
+            logger.exception("%s %s failed in the emulator", request.method, request.path)
+            response = self.error_response(
+                trace, ApiError(500, "internal_error", "The emulator failed on this request.")
+            )
+        if response.status == 499 and record.fault and "drop" in record.fault:
+            return response  # dropped: the record keeps status None
+        if not request.path.startswith("/identity/"):
+            response.headers.setdefault(TRACE_HEADER, trace)
+        record.status = response.status
+        logger.debug("%s %s -> %s (%s)", request.method, request.path, response.status, operation)
+        return response
+
+    def _http_error(
+        self, request: web.Request, exc: web.HTTPException, trace: str
+    ) -> web.StreamResponse:
+        code = "not_found" if exc.status == 404 else "bad_request"
+        message = (
+            f"No route for {request.method} {request.path}."
+            if exc.status in (404, 405)
+            else exc.reason
+        )
+        return web.json_response(
+            self.error_body(trace, code, message),
+            status=exc.status,
+            headers={TRACE_HEADER: trace},
+        )
+
+    async def _answer(
+        self,
+        request: web.Request,
+        handler: Handler,
+        record: RecordedRequest,
+        operation: str,
+        trace: str,
+    ) -> web.StreamResponse:
+        raw = await request.read()
+        record.raw_body = raw
         fault = self.faults.on_call(operation)
         kinds: list[str] = []
         if fault is not None and fault.delay:
@@ -321,15 +375,10 @@ class Api:
                 "%s %s dropped before handling (%s)", request.method, request.path, operation
             )
             return web.Response(status=499)
-        if fault is not None and fault.status is not None:
+        if fault is not None and fault.status is not None and not fault.handled:
             kinds.append("status")
             record.fault = "+".join(kinds)
-            canned = self.fault_response(request, fault, trace)
-            record.status = canned.status
-            logger.debug(
-                "%s %s -> %s injected (%s)", request.method, request.path, canned.status, operation
-            )
-            return canned
+            return self.fault_response(request, fault, trace)
         response: web.StreamResponse
         try:
             response = await handler(request)
@@ -338,17 +387,7 @@ class Api:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            code = "not_found" if exc.status == 404 else "bad_request"
-            message = (
-                f"No route for {request.method} {request.path}."
-                if exc.status in (404, 405)
-                else exc.reason
-            )
-            response = web.json_response(
-                self.error_body(trace, code, message),
-                status=exc.status,
-                headers={TRACE_HEADER: trace},
-            )
+            response = self._http_error(request, exc, trace)
         if fault is not None and fault.drop == "after":
             kinds.append("drop-after")
             record.fault = "+".join(kinds)
@@ -357,11 +396,27 @@ class Api:
                 "%s %s handled, then dropped (%s)", request.method, request.path, operation
             )
             return web.Response(status=499)
-        if not request.path.startswith("/identity/"):
-            response.headers.setdefault(TRACE_HEADER, trace)
-        record.status = response.status
-        logger.debug("%s %s -> %s (%s)", request.method, request.path, response.status, operation)
+        if fault is not None and fault.status is not None:
+            kinds.append("handled+status")
+            record.fault = "+".join(kinds)
+            return self.fault_response(request, fault, trace)
         return response
+
+    def _refuse_http09(self, request: web.Request, trace: str) -> None:
+        body = json.dumps(
+            self.error_body(trace, "bad_request", "The request line has no HTTP version.")
+        ).encode()
+        head = (
+            "HTTP/1.0 400 Bad Request\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"{TRACE_HEADER}: {trace}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        transport = request.transport
+        if transport is not None:
+            transport.write(head + body)
+            transport.close()
 
     @staticmethod
     def _drop(request: web.Request) -> None:
@@ -421,7 +476,7 @@ class Api:
         self.authorize(request)
         body = _json_object(await request.read())
         mode = body.get("mode")
-        if mode not in _MODES:
+        if not isinstance(mode, str) or mode not in _MODES:
             raise _bad("mode is required and must be one of batch, dedicated.")
         backend = _string(body, "backend", required=False, max_length=10000)
         backend_name = _string(body, "backend_name", required=False, max_length=10000)

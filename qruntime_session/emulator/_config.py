@@ -115,6 +115,9 @@ class EmulatorConfig:
     qiskit_version: str = "2.2.1"
     #: Seed for generated ids; ``None`` draws them from the OS.
     seed: int | None = None
+    #: Seconds a connection may sit idle (before its first request, or between requests)
+    #: before the server closes it: the keep-alive timeout, also a bound on slow clients.
+    idle_timeout: float = attrs.field(default=30.0, validator=_positive)
     #: How many requests the request log keeps (the oldest are forgotten first, a ring
     #: buffer); ``None`` keeps every one (memory then grows with every request).
     request_log_size: int | None = attrs.field(default=10_000, validator=_non_negative_or_none)

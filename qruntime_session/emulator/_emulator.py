@@ -186,7 +186,12 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
 
 
 async def _start(emulator: Emulator, host: str, port: int) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(emulator.app, access_log=None, shutdown_timeout=1.0)
+    runner = web.AppRunner(
+        emulator.app,
+        access_log=None,
+        shutdown_timeout=1.0,
+        keepalive_timeout=emulator.config.idle_timeout,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

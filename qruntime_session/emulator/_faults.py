@@ -54,6 +54,7 @@ class Fault:
     delay: float | None
     drop: DropMode | None
     start: int = attrs.field(repr=False)
+    handled: bool = False
     hits: int = 0
 
     def covers(self, call_index: int) -> bool:
@@ -87,6 +88,7 @@ class FaultPlan:
         headers: Mapping[str, str] | None = None,
         delay: float | None = None,
         drop: DropMode | None = None,
+        handled: bool = False,
     ) -> Fault:
         """Plan a fault for calls ``nth`` .. ``nth + times - 1`` of ``operation``.
 
@@ -97,6 +99,10 @@ class FaultPlan:
         - ``drop="before"``: close the connection without handling the request (nothing is
           created). ``drop="after"``: handle the request (a job IS created) and close the
           connection instead of answering.
+        - ``handled=True`` (with ``status``): handle the request first (a job or session IS
+          created), then answer the canned ``status``/``body`` instead of the real answer —
+          e.g. ``status=500`` (an error after the work was done), or ``status=200`` with an
+          unreadable ``body`` (``b'{"id": "'`` or JSON nested 100,000 deep).
         """
         if operation != "*" and operation not in OPERATIONS:
             raise ValueError(f"unknown operation {operation!r}; expected one of {OPERATIONS}")
@@ -114,6 +120,8 @@ class FaultPlan:
             raise ValueError("drop must be 'before' or 'after'")
         if delay is not None and delay < 0:
             raise ValueError("delay must be >= 0")
+        if handled and status is None:
+            raise ValueError("handled=True needs a status= to answer after handling")
         fault = Fault(
             operation=operation,
             nth=nth,
@@ -124,6 +132,7 @@ class FaultPlan:
             delay=delay,
             drop=drop,
             start=self._calls.get(operation, 0),
+            handled=handled,
         )
         self._faults.append(fault)
         return fault

@@ -52,7 +52,7 @@ class RecordedRequest:
         if "json" in self.content_type:
             try:
                 return json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return text
         return text
 

@@ -124,9 +124,25 @@ async def test_dropped_connection_after_create_ends_as_exactly_one_job(emu: Emul
     assert len(emu.requests_for("create_job")) == 1
 
 
-async def test_dropped_connection_before_create_resubmits_once(emu: Emulator) -> None:
-    """The job POST never reached the handler: the client checks, then submits again."""
+async def test_dropped_connection_before_create_is_not_resent(emu: Emulator) -> None:
+    """A broken connection may hide a request still being handled: the client looks for the
+    job for the settle window, then raises SubmissionUnknownError instead of sending again."""
     emu.faults.add("create_job", drop="before")
+    timeouts = qrs.Timeouts(settle=0.2)
+    async with client_for(emu, timeouts=timeouts, submission_tags=True) as client:
+        async with client.session("ibm_fez", "batch") as session:
+            with pytest.raises(errors.SubmissionUnknownError) as caught:
+                await session.submit_job("sampler", PARAMS)
+    assert caught.value.submission_tag is not None
+    assert caught.value.submission_tag in str(caught.value)
+    assert emu.job_ids == []
+    assert len(emu.requests_for("create_job")) == 1
+    assert len(emu.requests_for("list_jobs")) >= 2
+
+
+async def test_an_answered_500_without_a_job_is_resubmitted_once(emu: Emulator) -> None:
+    """A 500 is an answer (the service is done): one listing shows no job, so it is re-sent."""
+    emu.faults.add("create_job", status=500)
     async with client_for(emu) as client, client.session("ibm_fez", "batch") as session:
         job = await session.submit_job("sampler", PARAMS)
     assert emu.job_ids == [job.id]

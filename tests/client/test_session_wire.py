@@ -278,6 +278,8 @@ async def test_clean_exit_with_failing_close_raises_naming_the_session(
             pass
     assert info.value.session_id == "sess-1"
     assert "sess-1" in str(info.value)
+    assert client.open_session_ids == ("sess-1",)  # close_all_sessions() would retry it
+    client._open_sessions.clear()
 
 
 async def test_close_404_means_already_closed(wire: Wire, client: qrs.RuntimeClient) -> None:
@@ -303,6 +305,7 @@ async def test_close_is_bounded_in_time(wire: Wire) -> None:
         with pytest.raises(errors.RequestTimeoutError) as info:
             async with qrs.Session("ibm_fez", "batch", client=c):
                 pass
+        c._open_sessions.clear()  # the close was made impossible on purpose
     assert info.value.session_id == "sess-1"
 
 

@@ -219,9 +219,10 @@ async def test_ambiguous_job_post_adopts_the_job_that_was_created(
 async def test_ambiguous_job_post_resubmits_when_nothing_was_created(
     mocked: aioresponses, recording_sleep: RecordingSleep
 ) -> None:
-    """If the session shows no matching unknown job, the job is submitted again, once."""
+    """After an answered 500, if the session shows no matching unknown job, the job is
+    submitted again, once (a broken connection is never re-sent: see test_lifecycle)."""
     mocked.post(f"{BASE}/v1/sessions", payload={"id": "s1", "state": "open"})
-    mocked.post(f"{BASE}/v1/jobs", exception=aiohttp.ServerDisconnectedError())
+    mocked.post(f"{BASE}/v1/jobs", status=500)
     mocked.post(f"{BASE}/v1/jobs", payload={"id": "job-2"})
     listing = re.compile(rf"^{re.escape(BASE)}/v1/jobs\?.*session_id=s1.*$")
     mocked.get(listing, payload={"jobs": [], "count": 0, "offset": 0, "limit": 200})
