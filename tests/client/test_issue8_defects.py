@@ -226,21 +226,23 @@ async def test_3_bad_call_arguments_raise_invalid_input_before_sending(
 async def test_3_a_foreign_error_on_close_never_replaces_the_users_exception(
     mocked: aioresponses, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mocked.post(f"{BASE}/v1/sessions", payload={"id": "s1", "state": "open"})
+    mocked.post(f"{BASE}/v1/sessions", payload={"id": "s1", "state": "open"}, repeat=True)
 
     async def broken_close(self: Any, how: str) -> None:
         raise RuntimeError("something foreign")
 
     monkeypatch.setattr(qrs.Session, "_send_close", broken_close)
     async with make_client() as client:
+        first, second = client.session("ibm_fez", "batch"), client.session("ibm_fez", "batch")
         with pytest.raises(KeyError) as caught:
-            async with client.session("ibm_fez", "batch"):
+            async with first:
                 raise KeyError("user")
         assert any("s1" in note for note in getattr(caught.value, "__notes__", []))
-        with pytest.raises(errors.QRuntimeError):
-            async with client.session("ibm_fez", "batch"):
+        with pytest.raises(errors.QRuntimeError) as wrapped:
+            async with second:
                 pass
-        client._open_sessions.clear()
+        assert isinstance(wrapped.value.__cause__, RuntimeError)
+        client._open_sessions.clear()  # the close was made impossible on purpose
 
 
 # -- 4. pagination stops on repeated pages ----------------------------------------------------

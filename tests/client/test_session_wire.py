@@ -261,11 +261,13 @@ async def test_user_exception_survives_a_failing_close(
 ) -> None:
     """If the close fails, the user's exception still propagates, with the failure as a note."""
     seed_ok(wire, close_status=500)
+    session = qrs.Session("ibm_fez", "batch", client=client)
     with pytest.raises(ValueError, match="mine") as info:
-        async with qrs.Session("ibm_fez", "batch", client=client):
+        async with session:
             raise ValueError("mine")
     notes = getattr(info.value, "__notes__", [])
     assert any("sess-1" in note and "closing" in note for note in notes)
+    client._open_sessions.clear()  # the close was made impossible on purpose
 
 
 async def test_clean_exit_with_failing_close_raises_naming_the_session(
@@ -273,8 +275,9 @@ async def test_clean_exit_with_failing_close_raises_naming_the_session(
 ) -> None:
     """A clean exit whose close fails raises a typed error that names the session id."""
     seed_ok(wire, close_status=500)
+    session = qrs.Session("ibm_fez", "batch", client=client)
     with pytest.raises(errors.ServerError) as info:
-        async with qrs.Session("ibm_fez", "batch", client=client):
+        async with session:
             pass
     assert info.value.session_id == "sess-1"
     assert "sess-1" in str(info.value)
@@ -302,8 +305,9 @@ async def test_close_is_bounded_in_time(wire: Wire) -> None:
     async with qrs.RuntimeClient(
         base_url=BASE, access_token=TOKEN, service_crn=CRN, timeouts=qrs.Timeouts(close=0.05)
     ) as c:
+        session = qrs.Session("ibm_fez", "batch", client=c)
         with pytest.raises(errors.RequestTimeoutError) as info:
-            async with qrs.Session("ibm_fez", "batch", client=c):
+            async with session:
                 pass
         c._open_sessions.clear()  # the close was made impossible on purpose
     assert info.value.session_id == "sess-1"
