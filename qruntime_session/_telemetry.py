@@ -157,13 +157,14 @@ def _trace_id_of(source: Any) -> str | None:
 
 
 def traced_attempt(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Decorate ``Transport._send_once(self, method, url, params, body, headers, attempt,
-    operation)``: one ``HTTP <METHOD>`` span per attempt, and the attempt listeners."""
+    """Decorate ``Transport._send_once(self, method, url, ..., *, attempt, operation)``: one
+    ``HTTP <METHOD>`` span per attempt, and the attempt listeners."""
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        method, url, operation = args[1], args[2], args[7]
-        attempt = args[6] if isinstance(args[6], int) else 0
+        method, url = args[1], args[2]
+        operation, attempt = kwargs["operation"], kwargs["attempt"]
+        attempt = attempt if isinstance(attempt, int) else 0
         tracer = _get_tracer()
         try:
             if tracer is None:

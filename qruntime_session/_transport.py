@@ -246,7 +246,14 @@ class Transport:
                     send_headers[name] = value
             try:
                 response = await self._send_once(
-                    method, url, params, body, send_headers, token, attempt, operation
+                    method,
+                    url,
+                    params,
+                    body,
+                    send_headers,
+                    token,
+                    attempt=attempt,
+                    operation=operation,
                 )
             except errors.TransportError as exc:
                 delay = self._delay_after_error(exc, retry, attempt, start)
@@ -335,6 +342,7 @@ class Transport:
         body: bytes | Secret | None,
         headers: CIMultiDict[str],
         token: Secret | None,
+        *,
         attempt: int,
         operation: str,
     ) -> Response:
