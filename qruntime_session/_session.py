@@ -202,12 +202,11 @@ class Session:
         self._jobs: dict[str, Job] = {}
         # Job POSTs in flight, and a gate that submission recovery closes while it lists the
         # session's jobs, so that no concurrent submission of this session is mistaken for it.
+        # All three are made only when a recovery needs them (most sessions never do).
         self._inflight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._gate = asyncio.Event()
-        self._gate.set()
-        self._recovery_lock = asyncio.Lock()
+        self._idle: asyncio.Event | None = None  # set when the in-flight POSTs reach 0
+        self._gate: asyncio.Event | None = None  # present (unset) while recovery holds POSTs
+        self._recovery_lock: asyncio.Lock | None = None
         self._warn_on_del = True
         self._registered = False  # this handle put its id in the client's registry
 
@@ -480,10 +479,10 @@ class Session:
         return typed
 
     async def _post_once(self, client: RuntimeClient, body: Mapping[str, Any]) -> str:
-        await self._gate.wait()
+        while self._gate is not None:  # a recovery is listing this session's jobs
+            await self._gate.wait()
         await client._pace_submission()
         self._inflight += 1
-        self._idle.clear()
         try:
             response = await client.transport.request(
                 "POST",
@@ -507,7 +506,7 @@ class Session:
             return job_id
         finally:
             self._inflight -= 1
-            if self._inflight == 0:
+            if self._inflight == 0 and self._idle is not None:
                 self._idle.set()
 
     async def _post_job(
@@ -579,13 +578,21 @@ class Session:
         deadline = client._clock() + settle
         if submission_tag is not None:
             return await self._look(client, body, submission_tag, ambiguous, waits, deadline)
+        if self._recovery_lock is None:
+            self._recovery_lock = asyncio.Lock()
         async with self._recovery_lock:
-            self._gate.clear()
+            gate = self._gate = asyncio.Event()
             try:
-                await self._idle.wait()  # let this session's other submissions finish first
+                if self._inflight:  # let this session's other submissions finish first
+                    idle = self._idle = asyncio.Event()
+                    try:
+                        await idle.wait()
+                    finally:
+                        self._idle = None
                 return await self._look(client, body, None, ambiguous, waits, deadline)
             finally:
-                self._gate.set()
+                self._gate = None
+                gate.set()
 
     async def _look(
         self,

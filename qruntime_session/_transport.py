@@ -19,7 +19,6 @@ from typing import Any, Literal, Protocol
 
 import aiohttp
 import attrs
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import _telemetry, errors
 from ._retry import RETRYABLE_STATUSES, UNSENT_SAFE_STATUSES, RetryPolicy, parse_retry_after
@@ -155,6 +154,22 @@ class Transport:
         self._random = random
         self._clock = clock
         self._closed = False
+        self._headers_for: tuple[str | None, str | None] | None = None
+        self._headers: dict[str, str] = {}
+        self._anonymous_headers = {"Accept": "application/json", "User-Agent": user_agent()}
+
+    def _base_headers(self) -> dict[str, str]:
+        """The headers every authenticated request carries, built once (rebuilt only if
+        ``service_crn`` or ``api_version`` is changed)."""
+        key = (self.service_crn, self.api_version)
+        if key != self._headers_for:
+            headers = dict(self._anonymous_headers)
+            if self.service_crn is not None:
+                headers["Service-CRN"] = self.service_crn
+            if self.api_version is not None:
+                headers["IBM-API-Version"] = self.api_version
+            self._headers, self._headers_for = headers, key
+        return self._headers
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -223,27 +238,22 @@ class Transport:
         else:
             body = None
 
+        send_headers = self._base_headers() if authenticate else self._anonymous_headers
+        if content_type is not None or headers:
+            send_headers = dict(send_headers)
+            if content_type is not None:
+                send_headers["Content-Type"] = content_type
+            if headers:
+                send_headers.update(headers)
+
         start = self._clock()
         attempt = 0
         replayed_401 = False
         while True:
             attempt += 1
             token: Secret | None = None
-            send_headers: CIMultiDict[str] = CIMultiDict()
-            send_headers["Accept"] = "application/json"
-            send_headers["User-Agent"] = user_agent()
-            if authenticate:
-                if self.auth is not None:
-                    token = await self.auth.token()
-                if self.service_crn is not None:
-                    send_headers["Service-CRN"] = self.service_crn
-                if self.api_version is not None:
-                    send_headers["IBM-API-Version"] = self.api_version
-            if content_type is not None:
-                send_headers["Content-Type"] = content_type
-            if headers:
-                for name, value in headers.items():
-                    send_headers[name] = value
+            if authenticate and self.auth is not None:
+                token = await self.auth.token()
             try:
                 response = await self._send_once(
                     method,
@@ -340,7 +350,7 @@ class Transport:
         url: str,
         params: Params | None,
         body: bytes | Secret | None,
-        headers: CIMultiDict[str],
+        headers: Mapping[str, str],
         token: Secret | None,
         *,
         attempt: int,
@@ -366,9 +376,9 @@ class Transport:
                 payload = await resp.read()
                 response = Response(
                     method=method,
-                    url=str(resp.url),
+                    url=url if params is None else str(resp.url),
                     status=resp.status,
-                    headers=CIMultiDictProxy(CIMultiDict(resp.headers)),
+                    headers=resp.headers,  # read-only, and final once the body is read
                     body=payload,
                     elapsed=self._clock() - began,
                     attempts=attempt,
@@ -377,14 +387,15 @@ class Transport:
             raise
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _translate(exc, operation, context) from exc.with_traceback(None)
-        log.debug(
-            "%s %s -> %d in %.3fs (attempt %d)",
-            method,
-            _path_of(response.url),
-            response.status,
-            response.elapsed,
-            attempt,
-        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s -> %d in %.3fs (attempt %d)",
+                method,
+                _path_of(response.url),
+                response.status,
+                response.elapsed,
+                attempt,
+            )
         return response
 
 
@@ -392,10 +403,10 @@ def _reveal(body: bytes | Secret | None) -> bytes | None:
     return body.reveal().encode() if isinstance(body, Secret) else body
 
 
-def _with_token(headers: CIMultiDict[str], token: Secret | None) -> CIMultiDict[str]:
+def _with_token(headers: Mapping[str, str], token: Secret | None) -> Mapping[str, str]:
     if token is None:
         return headers
-    out = headers.copy()
+    out = dict(headers)
     out["Authorization"] = "Bearer " + token.reveal()
     return out
 

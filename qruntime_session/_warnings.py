@@ -40,6 +40,25 @@ def _user_stacklevel() -> int:
     return level
 
 
+def _listened(logger: logging.Logger, level: int) -> bool:
+    """Whether a record at ``level`` would reach a handler that writes it somewhere.
+
+    The package's own ``NullHandler`` does not count, so with logging unconfigured no record
+    is built at all (logging's last-resort handler is not used once any handler exists).
+    """
+    if not logger.isEnabledFor(level):
+        return False
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            if not isinstance(handler, logging.NullHandler) and level >= handler.level:
+                return True
+        if not current.propagate:
+            return False
+        current = current.parent
+    return False
+
+
 def warn(
     category: type[QRuntimeWarning],
     logger: logging.Logger,
@@ -48,8 +67,8 @@ def warn(
 ) -> None:
     """Issue ``category`` (attributed to the user's code) and log the same text at WARNING.
 
-    The log record is only built when the logger would emit it.
+    The log record is only built when a handler other than a ``NullHandler`` would write it.
     """
-    if logger.isEnabledFor(logging.WARNING):
+    if _listened(logger, logging.WARNING):
         logger.warning(fmt, *args)
     warnings.warn(fmt % args, category, stacklevel=_user_stacklevel() + 1)
