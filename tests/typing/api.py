@@ -57,6 +57,8 @@ async def uses_the_public_api(params: dict[str, Any]) -> None:
             assert_type(infos, list[qrs.JobInfo])
             async for info in qrs.as_completed([job], timeout=5.0):
                 assert_type(info, qrs.JobInfo)
+        assert_type(client.open_session_ids, tuple[str, ...])
+        assert_type(await client.close_all_sessions(drain=True), tuple[str, ...])
     try:
         pass
     except qrs.APIStatusError as exc:
