@@ -8,7 +8,7 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -74,6 +74,32 @@ class ThreadedEmulator:
         }
 
 
+def _close_jupyter_loop() -> None:
+    """Close the event loop jupyter_core made for this thread (nbclient's synchronous calls
+    run on it, and nothing closes it): left open, its self-pipe sockets are reported as
+    unclosed when it is collected, in whatever test runs then."""
+    from jupyter_core import utils
+
+    loop = utils._loop.get()
+    if loop is not None and not loop.is_closed():
+        loop.close()
+    utils._loop.set(None)
+
+
+@pytest.fixture(autouse=True)
+def _closes_jupyter_loop() -> Iterator[None]:
+    yield
+    _close_jupyter_loop()
+
+
+def _in_worker(fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn`` in a worker thread of a pool, closing the loop jupyter_core makes there."""
+    try:
+        return fn(*args)
+    finally:
+        _close_jupyter_loop()
+
+
 @pytest.fixture
 def kernel_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], None]:
     """The kernel is a child process: it inherits this process's environment."""
@@ -134,7 +160,7 @@ def test_kernel_interrupt_while_awaiting_a_job_closes_the_session(
         with client.setup_kernel():
             client.execute_cell(notebook.cells[0], 0)
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                running = pool.submit(client.execute_cell, notebook.cells[1], 1)
+                running = pool.submit(_in_worker, client.execute_cell, notebook.cells[1], 1)
                 deadline = time.monotonic() + 60
                 while not server.call(lambda emu: emu.job_ids):
                     assert time.monotonic() < deadline, "the cell never submitted its job"
