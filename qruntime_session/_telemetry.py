@@ -44,9 +44,13 @@ def remove_attempt_listener(listener: AttemptListener) -> None:
         _listeners.remove(listener)
 
 
+_trace: Any = None  # the ``opentelemetry.trace`` module, once imported
+
+
 def _get_tracer() -> Any:
-    """The OpenTelemetry tracer, or ``None`` when ``opentelemetry-api`` is not installed."""
-    global _tracer
+    """The OpenTelemetry tracer; ``None`` when ``opentelemetry-api`` is not installed, or while
+    the application has set no tracer provider (no span could be recorded: none is made)."""
+    global _tracer, _trace
     if _tracer is _UNSET:
         try:
             from opentelemetry import trace
@@ -55,7 +59,12 @@ def _get_tracer() -> Any:
         else:
             from ._version import version
 
+            _trace = trace
             _tracer = trace.get_tracer("qruntime_session", version())
+    if _tracer is None or (
+        _trace is not None and isinstance(_trace.get_tracer_provider(), _trace.ProxyTracerProvider)
+    ):
+        return None
     return _tracer
 
 

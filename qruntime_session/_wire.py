@@ -75,7 +75,13 @@ def loads(raw: bytes | str) -> Any:
         data = json.loads(raw)
     except (ValueError, RecursionError, OverflowError, MemoryError) as exc:
         raise ValueError(f"the body is not readable JSON ({type(exc).__name__})") from None
-    if _depth_exceeds(data, MAX_JSON_DEPTH):
+    # Nesting deeper than the limit needs more than that many brackets: count them (in C)
+    # before walking the document, so ordinary bodies are never walked.
+    if isinstance(raw, bytes):
+        brackets = raw.count(b"[") + raw.count(b"{")
+    else:
+        brackets = raw.count("[") + raw.count("{")
+    if brackets > MAX_JSON_DEPTH and _depth_exceeds(data, MAX_JSON_DEPTH):
         raise ValueError(f"the body nests JSON deeper than {MAX_JSON_DEPTH} levels")
     return data
 
@@ -130,35 +136,66 @@ def check_json_params(params: object) -> dict[str, Any]:
     return dict(params)
 
 
+_LEAVE = -1  # a depth that marks "leaving this container" on the walk's stack
+
+Trail = tuple[Any, ...] | None  # (parent trail, key or index): where a value sits, made lazily
+
+
+def _where(root_where: str, trail: Trail) -> str:
+    keys: list[Any] = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    return root_where + "".join(f"[{key!r}]" for key in reversed(keys))
+
+
 def _check_json_value(root: object, root_where: str) -> None:
-    """Walk ``root`` without recursion: JSON types only, finite floats, no cycles, bounded depth."""
-    # (value, where, depth, ids of the containers on the path to it)
-    stack: list[tuple[object, str, int, frozenset[int]]] = [(root, root_where, 1, frozenset())]
+    """Walk ``root`` without recursion: JSON types only, finite floats, no cycles, bounded depth.
+
+    The path of a value is built only to name it in an error; a container is "on the path"
+    from when it is entered until its last child was checked (so a shared, acyclic value is
+    fine and a cycle is not).
+    """
+    on_path: set[int] = set()
+    stack: list[tuple[object, int, Trail]] = [(root, 1, None)]
     while stack:
-        value, where, depth, path = stack.pop()
+        value, depth, trail = stack.pop()
+        if depth == _LEAVE:
+            on_path.discard(value)
+            continue
         if value is None or isinstance(value, bool | str | int):
             continue
         if isinstance(value, float):
             if not math.isfinite(value):
+                where = _where(root_where, trail)
                 raise InvalidInputError(f"{where} is {value!r}, which JSON cannot represent")
             continue
         if not isinstance(value, Mapping | list | tuple):
             raise InvalidInputError(
-                f"{where} is a {type(value).__name__}, which is not JSON-serialisable"
+                f"{_where(root_where, trail)} is a {type(value).__name__}, "
+                "which is not JSON-serialisable"
             )
-        if id(value) in path:
-            raise InvalidInputError(f"{where} contains itself (a cycle cannot be sent as JSON)")
+        ident = id(value)
+        if ident in on_path:
+            raise InvalidInputError(
+                f"{_where(root_where, trail)} contains itself (a cycle cannot be sent as JSON)"
+            )
         if depth > MAX_JSON_DEPTH:
-            raise InvalidInputError(f"params nest deeper than {MAX_JSON_DEPTH} levels at {where}")
-        inner = path | {id(value)}
+            raise InvalidInputError(
+                f"params nest deeper than {MAX_JSON_DEPTH} levels at {_where(root_where, trail)}"
+            )
+        on_path.add(ident)
+        stack.append((ident, _LEAVE, None))
         if isinstance(value, Mapping):
             for key, item in value.items():
                 if not isinstance(key, str):
-                    raise InvalidInputError(f"{where} has a non-string key {key!r}")
-                stack.append((item, f"{where}[{key!r}]", depth + 1, inner))
+                    raise InvalidInputError(
+                        f"{_where(root_where, trail)} has a non-string key {key!r}"
+                    )
+                stack.append((item, depth + 1, (trail, key)))
         else:
             for index, item in enumerate(value):
-                stack.append((item, f"{where}[{index}]", depth + 1, inner))
+                stack.append((item, depth + 1, (trail, index)))
 
 
 # -- error bodies -------------------------------------------------------------------------
