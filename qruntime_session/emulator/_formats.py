@@ -18,7 +18,7 @@ The inputs are the plain values below (:class:`RegisterSamples`, :class:`Sampler
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -82,6 +82,31 @@ class EstimatorPubData:
     ensemble_standard_error: tuple[float, ...]
     num_shots: int
     metadata: dict[str, Any] = attrs.field(factory=dict)
+
+    @classmethod
+    def estimated(
+        cls,
+        *,
+        shape: tuple[int, ...],
+        shots: int,
+        precision: float,
+        evs: Sequence[float],
+        stds: Sequence[float],
+        circuit_metadata: Mapping[str, Any],
+    ) -> EstimatorPubData:
+        """One pub's estimates; with a single ensemble its standard errors are the ensemble's."""
+        return cls(
+            shape=shape,
+            evs=tuple(evs),
+            stds=tuple(stds),
+            ensemble_standard_error=tuple(stds),
+            num_shots=shots,
+            metadata={
+                "target_precision": precision,
+                "shots": shots,
+                "circuit_metadata": dict(circuit_metadata),
+            },
+        )
 
 
 @attrs.frozen

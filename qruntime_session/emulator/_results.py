@@ -169,17 +169,13 @@ def plausible_estimator(job_id: str, index: int, pub: Pub) -> EstimatorPubData:
         norm = _observable_norm(observable)
         evs.append(round(rng.uniform(-1.0, 1.0) * norm, 6))
         stds.append(round(pub.precision * rng.uniform(0.8, 1.2) * norm, 6))
-    return EstimatorPubData(
+    return EstimatorPubData.estimated(
         shape=pub.shape,
-        evs=tuple(evs),
-        stds=tuple(stds),
-        ensemble_standard_error=tuple(stds),
-        num_shots=pub.shots,
-        metadata={
-            "target_precision": pub.precision,
-            "shots": pub.shots,
-            "circuit_metadata": {},
-        },
+        shots=pub.shots,
+        precision=pub.precision,
+        evs=evs,
+        stds=stds,
+        circuit_metadata={},
     )
 
 

@@ -267,17 +267,13 @@ def simulate_estimator(pub: Pub, prepared: Prepared, seed: int) -> EstimatorPubD
             variance += abs(coefficient) ** 2 * max(1.0 - estimate**2, 0.0) / pub.shots
         evs.append(mean)
         stds.append(math.sqrt(variance))
-    return EstimatorPubData(
+    return EstimatorPubData.estimated(
         shape=pub.shape,
-        evs=tuple(evs),
-        stds=tuple(stds),
-        ensemble_standard_error=tuple(stds),
-        num_shots=pub.shots,
-        metadata={
-            "target_precision": pub.precision,
-            "shots": pub.shots,
-            "circuit_metadata": _circuit_metadata(prepared),
-        },
+        shots=pub.shots,
+        precision=pub.precision,
+        evs=evs,
+        stds=stds,
+        circuit_metadata=_circuit_metadata(prepared),
     )
 
 

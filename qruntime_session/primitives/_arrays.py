@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any, SupportsIndex
 
-__all__ = ["NDArray", "nested_shape"]
+__all__ = ["NDArray", "axis_index", "nested_shape"]
 
 
 def _product(shape: Sequence[int]) -> int:
@@ -59,6 +59,17 @@ def _infer_dtype(values: Sequence[Any]) -> str:
     if all(isinstance(v, int | float | complex) and not isinstance(v, bool) for v in values):
         return "complex128"
     return "object"
+
+
+def axis_index(raw: SupportsIndex, axis: int, size: int) -> int:
+    """``raw`` as an index into an axis of ``size`` (negative counts from the end), or
+    ``IndexError`` worded as numpy words it."""
+    i = raw.__index__()
+    if i < 0:
+        i += size
+    if not 0 <= i < size:
+        raise IndexError(f"index {raw} is out of bounds for axis {axis} with size {size}")
+    return i
 
 
 class NDArray:
@@ -141,13 +152,7 @@ class NDArray:
             )
         offset = 0
         for axis, raw in enumerate(index):
-            size = self._shape[axis]
-            i = raw.__index__()
-            if i < 0:
-                i += size
-            if not 0 <= i < size:
-                raise IndexError(f"index {raw} is out of bounds for axis {axis} with size {size}")
-            offset += i * _product(self._shape[axis + 1 :])
+            offset += axis_index(raw, axis, self._shape[axis]) * _product(self._shape[axis + 1 :])
         return offset, self._shape[len(index) :]
 
     def __getitem__(self, index: SupportsIndex | tuple[SupportsIndex, ...]) -> Any:

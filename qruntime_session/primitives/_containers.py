@@ -11,6 +11,8 @@ import math
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import Any, Generic, SupportsIndex, TypeVar, overload
 
+from ._arrays import axis_index
+
 __all__ = [
     "BitArray",
     "DataBin",
@@ -115,12 +117,7 @@ class BitArray:
         point = 0
         for axis, raw in enumerate(index):
             size = self._shape[axis]
-            i = raw.__index__()
-            if i < 0:
-                i += size
-            if not 0 <= i < size:
-                raise IndexError(f"index {raw} is out of bounds for axis {axis} with size {size}")
-            point = point * size + i
+            point = point * size + axis_index(raw, axis, size)
         start = point * self._num_shots
         return self._values[start : start + self._num_shots]
 
