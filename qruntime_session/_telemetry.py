@@ -171,10 +171,12 @@ def traced_attempt(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        tracer = _get_tracer()
+        if tracer is None and not _listeners:  # nobody is watching: no bookkeeping
+            return await fn(*args, **kwargs)
         method, url = args[1], args[2]
         operation, attempt = kwargs["operation"], kwargs["attempt"]
         attempt = attempt if isinstance(attempt, int) else 0
-        tracer = _get_tracer()
         try:
             if tracer is None:
                 result = await fn(*args, **kwargs)
