@@ -44,14 +44,6 @@ async def main(argv: list[str]) -> None:
                 program_id="sampler",
                 backend="ibm_fez",
                 params=params,
-                session_id=None,
-                tags=[],
-                log_level=None,
-                cost=None,
-                runtime=None,
-                calibration_id=None,
-                private=False,
-                caller=None,
             )
         store.tick()  # queue_seconds/run_seconds 0 (the default): every prefilled job ends
         line = {

@@ -750,14 +750,6 @@ async def _emulator_memory(size: Sizes) -> tuple[float, float]:
             program_id="sampler",
             backend="ibm_fez",
             params=json.loads(json.dumps(PARAMS)),
-            session_id=None,
-            tags=[],
-            log_level=None,
-            cost=None,
-            runtime=None,
-            calibration_id=None,
-            private=False,
-            caller=None,
         )
     store.tick()  # every job ends (queue and run 0 s)
     per_job = (tracemalloc.get_traced_memory()[0] - before) / size.memory_jobs

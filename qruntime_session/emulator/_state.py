@@ -573,16 +573,19 @@ class Store:
         program_id: str,
         backend: str,
         params: dict[str, Any] | None,
-        session_id: str | None,
-        tags: list[str],
-        log_level: str | None,
-        cost: int | None,
-        runtime: str | None,
-        calibration_id: str | None,
-        private: bool,
-        caller: str | None,
+        session_id: str | None = None,
+        tags: list[str] | None = None,
+        log_level: str | None = None,
+        cost: int | None = None,
+        runtime: str | None = None,
+        calibration_id: str | None = None,
+        private: bool = False,
+        caller: str | None = None,
     ) -> JobRecord:
-        """Queue a job, or refuse it (rate limit, unknown backend/session, closed session)."""
+        """Queue a job, or refuse it (rate limit, unknown backend/session, closed session).
+
+        The optional fields default to what ``POST /v1/jobs`` stores when a body omits them.
+        """
         now = self.tick()
         self._check_rate(now)
         self._check_backend(backend)
@@ -611,7 +614,7 @@ class Store:
             backend=backend,
             session_id=session_id,
             params=params,
-            tags=tags,
+            tags=list(tags or ()),
             cost=capped,
             log_level=log_level,
             runtime=runtime,

@@ -26,13 +26,6 @@ def _job(store: Store, session_id: str | None = None) -> str:
         backend="ibm_fez",
         params={},
         session_id=session_id,
-        tags=[],
-        log_level=None,
-        cost=None,
-        runtime=None,
-        calibration_id=None,
-        private=False,
-        caller=None,
     ).id
 
 
