@@ -170,8 +170,9 @@ class RuntimeClient:
             _Pacer(max_jobs_per_minute, clock=clock, sleep=sleep) if max_jobs_per_minute else None
         )
         self._state = _ClientState.OPEN
-        # Ids of jobs this client has been told about (by a create response or a lookup);
-        # submission recovery only adopts jobs that are not among them.
+        # Ids of jobs the user named with client.job(id); submission recovery never adopts
+        # them (each session keeps the ids its own POSTs created, so this does not grow with
+        # every submission of a long-lived client).
         self._known_job_ids: set[str] = set()
         # Sessions this client opened (or attached) and has not closed yet: id -> backend.
         # close_all_sessions() closes them; a client collected with some left warns.

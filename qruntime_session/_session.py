@@ -200,6 +200,9 @@ class Session:
         self._backend_known = True
         self._status = _State.UNOPENED
         self._jobs: dict[str, Job] = {}
+        # Ids of the jobs this session's POSTs created (known as soon as the POST answers):
+        # submission recovery never mistakes one of them for a lost submission.
+        self._created_ids: set[str] = set()
         # Job POSTs in flight, and a gate that submission recovery closes while it lists the
         # session's jobs, so that no concurrent submission of this session is mistaken for it.
         # All three are made only when a recovery needs them (most sessions never do).
@@ -502,7 +505,7 @@ class Session:
                     method="POST",
                     url=response.url,
                 ) from exc
-            client._known_job_ids.add(job_id)
+            self._created_ids.add(job_id)
             return job_id
         finally:
             self._inflight -= 1
@@ -531,7 +534,7 @@ class Session:
             found = await self._recover(client, body, submission_tag, ambiguous, failure)
             if found is not None:
                 log.warning("job %s was created despite the failure; adopting it", found)
-                client._known_job_ids.add(found)
+                self._created_ids.add(found)
                 return found
             if may_send_again(failure) and resubmissions < MAX_RESUBMISSIONS:
                 resubmissions += 1
@@ -620,7 +623,8 @@ class Session:
             candidates = [
                 info
                 for info in listed
-                if info.id not in client._known_job_ids
+                if info.id not in self._created_ids
+                and info.id not in client._known_job_ids
                 and self._matches(info, body, submission_tag)
             ]
             if not candidates:

@@ -344,3 +344,15 @@ def test_cli_demo_end_to_end_in_a_subprocess() -> None:
     assert "Completed" in out
     assert "closed (state=closed)" in out
     assert "emu-token-" not in out + proc.stderr
+
+
+async def test_a_long_lived_client_keeps_no_per_submission_state(emu: Emulator) -> None:
+    """Submitted job ids live with their session, not in the client: a client that runs many
+    sessions does not grow with every job it ever submitted."""
+    async with client_for(emu) as client:
+        for _ in range(3):
+            async with client.session("ibm_fez", "batch", on_exit="drain") as session:
+                for _ in range(4):
+                    await session.submit_job("sampler", PARAMS)
+        assert client._known_job_ids == set()
+        assert len(emu.job_ids) == 12
