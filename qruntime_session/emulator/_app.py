@@ -10,6 +10,7 @@ import collections
 import datetime
 import json
 import logging
+import math
 import re
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
@@ -20,8 +21,10 @@ import attrs
 from aiohttp import HttpVersion10, web
 from multidict import MultiMapping
 
+from ._account import add_account_services
 from ._backends import (
     BackendSpec,
+    calibration_id,
     configuration_json,
     device_json,
     properties_json,
@@ -32,6 +35,7 @@ from ._config import EmulatorConfig
 from ._errors import ApiError
 from ._faults import Fault, FaultPlan
 from ._iam import GRANT_TYPE_APIKEY, TokenCheck, check_token, iam_error_body, issue_access_token
+from ._job_routes import JobRoutes
 from ._records import RecordedRequest
 from ._state import Store
 
@@ -658,14 +662,19 @@ class Api:
         spec = self.config.device(name)
         if spec is None:
             raise ApiError(404, "1007", f"Backend not found: {name}")
+        wanted = request.query.get("calibration_id")
+        if wanted is not None and wanted != calibration_id(spec, self.store.now()):
+            # The emulator keeps one calibration per device (today's); IBM's own code and text
+            # for an unknown calibration are not in the material this is written from.
+            raise ApiError(404, "not_found", f"Calibration {wanted} not found for backend {name}.")
         return spec
 
     async def list_backends(self, request: web.Request) -> web.StreamResponse:
         """GET /v1/backends."""
         self.authorize(request)
-        return web.json_response(
-            {"devices": [device_json(spec) for spec in self.config.device_list()]}
-        )
+        include_mocks = _query_bool(request.query, "include_mocks", False)
+        devices = self.config.device_list(include_mocks=bool(include_mocks))
+        return web.json_response({"devices": [device_json(spec) for spec in devices]})
 
     async def get_backend_configuration(self, request: web.Request) -> web.StreamResponse:
         """GET /v1/backends/{name}/configuration."""
@@ -700,8 +709,10 @@ class Api:
                     "start_time": isoformat(start.timestamp()),
                     "end_time": isoformat(end.timestamp()),
                 },
-                "usage_consumed_seconds": round(consumed, 3),
-                "usage_limit_reached": False,
+                # Whole seconds, as the official client subtracts them from the limit.
+                "usage_consumed_seconds": math.ceil(consumed),
+                "usage_limit_seconds": self.config.usage_limit_seconds,
+                "usage_limit_reached": consumed >= self.config.usage_limit_seconds,
             }
         )
 
@@ -778,6 +789,8 @@ class Api:
 def build_app(api: Api) -> web.Application:
     """Wire the routes of ``api`` into a new application."""
     app = web.Application(middlewares=[api.gateway])
+    # IBM Cloud's account services (by Host), before the API's routes: see _account.py.
+    add_account_services(app, api.config, api.store.now)
     router = app.router
     router.add_post("/api/v1/sessions", api.create_session, name="create_session")
     router.add_get("/api/v1/sessions/{id}", api.get_session, name="get_session", allow_head=False)
@@ -804,6 +817,7 @@ def build_app(api: Api) -> web.Application:
         name="get_job_metrics_jid",
         allow_head=False,
     )
+    JobRoutes(api).add_routes(router)
     router.add_get("/api/v1/backends", api.list_backends, name="list_backends", allow_head=False)
     for suffix, handler in (
         ("configuration", api.get_backend_configuration),

@@ -21,9 +21,11 @@ import attrs
 __all__ = [
     "DEFAULT_DEVICES",
     "BackendSpec",
+    "calibration_id",
     "configuration_json",
     "device_json",
     "heavy_hex",
+    "mock_of",
     "properties_json",
     "status_json",
 ]
@@ -59,6 +61,9 @@ class BackendSpec:
     queue_length: int = 0
     max_shots: int = 100_000
     online_date: str = "2024-06-01T00:00:00.000Z"
+    #: A mock device (``class: mock``), listed only with ``include_mocks=true``: the official
+    #: client's ``dry_run`` runs on ``mock_<x>`` in place of ``<prefix>_<x>``.
+    mock: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.num_qubits < 1:
@@ -148,7 +153,21 @@ def device_json(spec: BackendSpec) -> dict[str, Any]:
             "revision": spec.processor_revision,
         },
         "queue_length": spec.queue_length,
+        "physical_qubits": spec.num_qubits,
+        **({"class": "mock"} if spec.mock else {}),
     }
+
+
+def mock_of(spec: BackendSpec) -> BackendSpec:
+    """The mock twin of a device: ``ibm_fez`` -> ``mock_fez`` (the prefix replaced)."""
+    _, _, rest = spec.name.partition("_")
+    return attrs.evolve(spec, name=f"mock_{rest or spec.name}", mock=True)
+
+
+def calibration_id(spec: BackendSpec, now: float) -> str:
+    """The id of the calibration the served properties describe (one per device and day)."""
+    day = datetime.datetime.fromtimestamp(now, tz=datetime.UTC).date().isoformat()
+    return hashlib.sha256(f"{spec.name}/{day}".encode()).hexdigest()[:24]
 
 
 def configuration_json(spec: BackendSpec) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from ._backends import DEFAULT_DEVICES, BackendSpec
+from ._backends import DEFAULT_DEVICES, BackendSpec, mock_of
 from ._clock import Clock, SystemClock
 
 __all__ = ["DEFAULT_SERVICE_CRN", "EmulatorConfig"]
@@ -111,6 +111,10 @@ class EmulatorConfig:
     simulate: bool | None = None
     #: Circuits using more qubits than this in non-Clifford operations end ``Failed``.
     max_simulated_qubits: int = attrs.field(default=24, validator=_positive)
+    #: ``GET /v1/backends?include_mocks=true`` also lists ``mock_<x>`` twins of the devices.
+    mock_devices: bool = True
+    #: The instance's QPU-time allocation per usage period (``GET /v1/instances/usage``).
+    usage_limit_seconds: int = attrs.field(default=36_000, validator=_positive)
     #: Reported as ``qiskit_version`` in job metrics.
     qiskit_version: str = "2.2.1"
     #: Seed for generated ids; ``None`` draws them from the OS.
@@ -123,15 +127,25 @@ class EmulatorConfig:
     request_log_size: int | None = attrs.field(default=10_000, validator=_non_negative_or_none)
 
     def device(self, name: str) -> BackendSpec | None:
-        """The device called ``name`` in ``GET /v1/backends``, if there is one."""
-        for spec in self.device_list():
+        """The device called ``name`` in ``GET /v1/backends``, if there is one (mocks too)."""
+        for spec in self.device_list(include_mocks=True):
             if spec.name == name:
                 return spec
         return None
 
-    def device_list(self) -> list[BackendSpec]:
-        """The devices ``GET /v1/backends`` lists (see ``devices`` and ``backends``)."""
+    def device_list(self, *, include_mocks: bool = False) -> list[BackendSpec]:
+        """The devices ``GET /v1/backends`` lists (see ``devices`` and ``backends``), and with
+        ``include_mocks`` the mock twin of each (``mock_devices``).
+        """
         if self.backends is None:
-            return list(self.devices)
-        known = {spec.name: spec for spec in self.devices}
-        return [known.get(name) or BackendSpec(name=name) for name in self.backends]
+            specs = list(self.devices)
+        else:
+            known = {spec.name: spec for spec in self.devices}
+            specs = [known.get(name) or BackendSpec(name=name) for name in self.backends]
+        if include_mocks and self.mock_devices:
+            names = {spec.name for spec in specs}
+            twins = [mock_of(spec) for spec in specs if not spec.mock]
+            specs += [twin for twin in twins if twin.name not in names]
+        elif not include_mocks:
+            specs = [spec for spec in specs if not spec.mock]
+        return specs

@@ -197,6 +197,39 @@ def _precision(pub: list[Any], params: Mapping[str, Any]) -> float:
     return DEFAULT_ESTIMATOR_PRECISION
 
 
+def twirled_shots(program_id: str, shots: int, params: Mapping[str, Any]) -> int:
+    """The shots a pub runs with twirling: ``num_randomizations * shots_per_randomization``.
+
+    IBM's ``TwirlingOptions``: with twirling on (``enable_gates`` or ``enable_measure``; the
+    estimator measures twirled unless told not to), a pub runs ``num_randomizations``
+    randomizations of ``shots_per_randomization`` shots each; an ``"auto"`` (or absent) count
+    is derived from the pub's shots (``shots_per_randomization = max(64, ceil(shots / 32))``
+    when both are automatic, else ``ceil(shots / other)``). Without a ``twirling`` option in
+    the request, the pub's shots stand.
+    """
+    twirling = _options(params).get("twirling")
+    if not isinstance(twirling, Mapping) or shots <= 0:
+        return shots
+    enabled = (
+        twirling.get("enable_gates") is True
+        or twirling.get("enable_measure", program_id == "estimator") is True
+    )
+    if not enabled:
+        return shots
+    count = twirling.get("num_randomizations")
+    each = twirling.get("shots_per_randomization")
+    count = int(count) if _is_int(count) and count > 0 else None
+    each = int(each) if _is_int(each) and each > 0 else None
+    if count is None and each is None:
+        each = max(64, math.ceil(shots / 32))
+    if count is None:
+        assert each is not None
+        count = math.ceil(shots / each)
+    if each is None:
+        each = math.ceil(shots / count)
+    return count * each
+
+
 def _observables(pub: list[Any]) -> Any:
     observables = pub[1] if len(pub) >= 2 else None
     if observables is None:
@@ -222,11 +255,11 @@ def read_pubs(program_id: str, params: Mapping[str, Any] | None) -> list[Pub]:
                 values = _decode_values(pub[2]) if len(pub) >= 3 else None
                 shape = broadcast(_observable_shape(observables), _values_shape(values))
                 precision = _precision(pub, params)
-                shots = math.ceil(1.0 / precision**2)
+                shots = twirled_shots(program_id, math.ceil(1.0 / precision**2), params)
                 pubs.append(Pub(circuit, values, shape, shots, observables, precision))
             else:
                 values = _decode_values(pub[1]) if len(pub) >= 2 else None
-                shots = _sampler_shots(pub, params)
+                shots = twirled_shots(program_id, _sampler_shots(pub, params), params)
                 pubs.append(Pub(circuit, values, _values_shape(values), shots))
         except InvalidPub as exc:
             raise InvalidPub(f"pub {index}: {exc}") from exc

@@ -683,6 +683,15 @@ class Store:
             )
         self._finish(job, JobOutcome.cancelled("The job was cancelled by the user."), now)
 
+    def delete_job(self, job: JobRecord) -> None:
+        """Forget a finished job: its record, its session index entry and its result."""
+        self.jobs.pop(job.id, None)
+        if job.session_id is not None:
+            siblings = self._session_jobs.get(job.session_id)
+            if siblings is not None and job in siblings:
+                siblings.remove(job)
+        self.results.forget(job.id)
+
     def take_result(self, job: JobRecord) -> Awaitable[dict[str, Any]] | None:
         """The final result of a Completed job, to await (``None``: answer 204).
 
