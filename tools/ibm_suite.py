@@ -114,8 +114,8 @@ class ThreadedEmulator:
 
 
 @contextlib.contextmanager
-def served_emulator() -> Iterator[object]:
-    """A fresh emulator for the suite: no queue or run delay."""
+def served_emulator(run_seconds: float) -> Iterator[object]:
+    """A fresh emulator for the suite: no queue delay, jobs run ``run_seconds``."""
     from qruntime_session.emulator import DEFAULT_DEVICES, BackendSpec, EmulatorConfig
 
     # The suite's ``backend_test`` fixture looks for a device whose name starts "test_eagle".
@@ -126,7 +126,9 @@ def served_emulator() -> Iterator[object]:
         processor_revision="3",
         two_qubit_gate="ecr",
     )
-    config = EmulatorConfig(queue_seconds=0, run_seconds=0, devices=(*DEFAULT_DEVICES, eagle))
+    config = EmulatorConfig(
+        queue_seconds=0, run_seconds=run_seconds, devices=(*DEFAULT_DEVICES, eagle)
+    )
     with ThreadedEmulator(config) as emu:
         yield emu
 
@@ -195,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="sdist cache directory")
     parser.add_argument("--threshold-file", type=Path, default=DEFAULT_THRESHOLD)
     parser.add_argument("--qpu", default=DEFAULT_QPU, help="the device QISKIT_IBM_QPU names")
+    parser.add_argument(
+        "--run-seconds",
+        type=float,
+        default=0.5,
+        help="how long each job runs (the suite's timeout tests need a job that takes > 0.1 s)",
+    )
     parser.add_argument("--test-timeout", type=float, default=60.0, help="seconds per test")
     parser.add_argument("--total-timeout", type=float, default=900.0, help="seconds in all")
     parser.add_argument("-k", dest="keyword", help="only tests matching this pytest -k")
@@ -209,11 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sdist = fetch_suite(args.version, args.cache)
     started = time.monotonic()
-    with served_emulator() as emu, tempfile.TemporaryDirectory() as tmp:
+    with served_emulator(args.run_seconds) as emu, tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
         command = [
             sys.executable, "-m", "pytest", "test/integration",
-            "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+            "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:qruntime_session",
             f"--timeout={args.test_timeout:g}",
             f"--junitxml={report}", "-o", "junit_family=xunit2",
             "-W", "ignore::DeprecationWarning",

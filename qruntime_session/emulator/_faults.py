@@ -28,6 +28,8 @@ OPERATIONS: tuple[str, ...] = (
     "cancel_job_jid",
     "get_jog_logs_jid",
     "get_job_metrics_jid",
+    "delete_job_jid",
+    "replace_job_tags",
     "list_backends",
     "get_backend_configuration",
     "get_backend_properties",
@@ -36,6 +38,10 @@ OPERATIONS: tuple[str, ...] = (
     "get_versions",
     "get_openapi",
     "iam_token",
+    "account_search",
+    "account_catalog_entry",
+    "account_list_instances",
+    "account_get_instance",
 )
 
 DropMode = Literal["before", "after"]

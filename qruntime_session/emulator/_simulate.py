@@ -157,6 +157,11 @@ def simulate_sampler(pub: Pub, prepared: Prepared, seed: int) -> SamplerPubData:
     from qiskit_aer.primitives import SamplerV2 as AerSampler
 
     values = _bindings(prepared, pub)
+    if values is None and pub.shape:
+        import numpy as np
+
+        # Values of shape (N, 0) still give the pub shape (N,): N runs of the same circuit.
+        values = np.zeros((*pub.shape, 0))
     if not prepared.circuit.cregs:
         return SamplerPubData(
             shape=pub.shape,

@@ -28,6 +28,8 @@ EXPECTED_OPERATIONS = {
         ("post", "/v1/jobs/{id}/cancel"): "cancel_job_jid",
         ("get", "/v1/jobs/{id}/logs"): "get_jog_logs_jid",
         ("get", "/v1/jobs/{id}/metrics"): "get_job_metrics_jid",
+        ("delete", "/v1/jobs/{id}"): "delete_job_jid",
+        ("put", "/v1/jobs/{id}/tags"): "replace_job_tags",
     },
     "backends": {
         ("get", "/v1/backends"): "list_backends",
@@ -260,6 +262,12 @@ async def test_every_answer_conforms_to_the_spec(api: Client, emu: Emulator) -> 
     await check("cancel_job_jid", await api.call("POST", f"/v1/jobs/{queued['id']}/cancel"))
     await check("cancel_job_jid", await api.call("POST", f"/v1/jobs/{queued['id']}/cancel"))
     await check("cancel_job_jid", await api.call("POST", "/v1/jobs/missing/cancel"))
+    tags_path = f"/v1/jobs/{queued['id']}/tags"
+    await check("replace_job_tags", await api.call("PUT", tags_path, json_body={"tags": ["a"]}))
+    await check("replace_job_tags", await api.call("PUT", tags_path, json_body={"tags": 1}))
+    await check("replace_job_tags", await api.call("PUT", "/v1/jobs/x/tags", json_body={}))
+    await check("delete_job_jid", await api.call("DELETE", f"/v1/jobs/{queued['id']}"))
+    await check("delete_job_jid", await api.call("DELETE", f"/v1/jobs/{queued['id']}"))
     await check(
         "update_session",
         await api.call("PATCH", f"/v1/sessions/{sid}", json_body={"accepting_jobs": "no"}),
@@ -278,6 +286,7 @@ async def test_every_answer_conforms_to_the_spec(api: Client, emu: Emulator) -> 
     await check(
         "list_backends", await api.call("GET", "/v1/backends", headers={"Authorization": None})
     )
+    await check("list_backends", await api.call("GET", "/v1/backends?include_mocks=true"))
     for suffix in ("configuration", "properties", "status"):
         operation = f"get_backend_{suffix}"
         await check(operation, await api.call("GET", f"/v1/backends/ibm_fez/{suffix}"))
@@ -292,6 +301,8 @@ async def test_every_answer_conforms_to_the_spec(api: Client, emu: Emulator) -> 
     assert statuses["create_job"] == {200, 400, 404, 409, 429}
     assert statuses["get_job_results_jid"] == {200, 204, 404}
     assert statuses["cancel_job_jid"] == {204, 404, 409}
+    assert statuses["replace_job_tags"] == {204, 400, 404}
+    assert statuses["delete_job_jid"] == {204, 404}
     assert {operation for operation, _ in seen} == {
         op for ops in EXPECTED_OPERATIONS.values() for op in ops.values()
     }
