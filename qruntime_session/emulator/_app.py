@@ -36,6 +36,7 @@ from ._errors import ApiError
 from ._faults import Fault, FaultPlan
 from ._iam import GRANT_TYPE_APIKEY, TokenCheck, check_token, iam_error_body, issue_access_token
 from ._job_routes import JobRoutes
+from ._programs import program_result
 from ._records import RecordedRequest
 from ._state import Store
 
@@ -608,6 +609,10 @@ class Api:
             created_before=_query_time(query, "created_before"),
             ascending=sort == "ASC",
         )
+        if not _query_bool(query, "include_mocks", False):
+            # Jobs on mock backends (dry runs) are listed only when asked for.
+            mocks = {spec.name for spec in self.config.device_list(include_mocks=True) if spec.mock}
+            jobs = [job for job in jobs if job.backend not in mocks]
         page = jobs[offset : offset + limit]
         return web.json_response(
             {
@@ -633,7 +638,10 @@ class Api:
         pending = self.store.take_result(job)
         if pending is None:
             return web.Response(status=204)
-        return web.json_response(await pending)
+        body = await pending
+        if self.store.results.simulate:
+            body = await program_result(self.config, job, body, self.store.now())
+        return web.json_response(body)
 
     async def cancel_job(self, request: web.Request) -> web.StreamResponse:
         """POST /v1/jobs/{id}/cancel."""

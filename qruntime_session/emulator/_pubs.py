@@ -216,10 +216,10 @@ def twirled_shots(program_id: str, shots: int, params: Mapping[str, Any]) -> int
     )
     if not enabled:
         return shots
-    count = twirling.get("num_randomizations")
-    each = twirling.get("shots_per_randomization")
-    count = int(count) if _is_int(count) and count > 0 else None
-    each = int(each) if _is_int(each) and each > 0 else None
+    raw_count: Any = twirling.get("num_randomizations")
+    raw_each: Any = twirling.get("shots_per_randomization")
+    count = int(raw_count) if _is_int(raw_count) and raw_count > 0 else None
+    each = int(raw_each) if _is_int(raw_each) and raw_each > 0 else None
     if count is None and each is None:
         each = max(64, math.ceil(shots / 32))
     if count is None:
