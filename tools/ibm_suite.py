@@ -126,8 +126,14 @@ def served_emulator(run_seconds: float) -> Iterator[object]:
         processor_revision="3",
         two_qubit_gate="ecr",
     )
+    # Its fractional-gate flag test looks for a device named "alt_fez" offering rx and rzz.
+    # (Not "ibm_miami": the suite's cache test there expects the client to return the same
+    # backend object twice, which qiskit-ibm-runtime 0.51.0 does not do; it skips without it.)
+    fractional = BackendSpec(name="alt_fez", fractional_gates=True)
     config = EmulatorConfig(
-        queue_seconds=0, run_seconds=run_seconds, devices=(*DEFAULT_DEVICES, eagle)
+        queue_seconds=0,
+        run_seconds=run_seconds,
+        devices=(*DEFAULT_DEVICES, eagle, fractional),
     )
     with ThreadedEmulator(config) as emu:
         _job_history(emu)

@@ -34,7 +34,9 @@ _ROW = 16
 _BRIDGES = ((3, 7, 11, 15), (1, 5, 9, 13))
 _SINGLE = ("id", "rz", "sx", "x")
 _INSTRUCTIONS = ("delay", "measure", "reset", "if_else", "for_loop", "switch_case", "while_loop")
-_GATE_PARAMETERS = {"rz": ["theta"]}
+_GATE_PARAMETERS = {"rz": ["theta"], "rx": ["theta"], "rzz": ["theta"]}
+#: Heron's fractional gates (``use_fractional_gates`` in the official client).
+_FRACTIONAL = ("rx", "rzz")
 _QASM_DEFS = {
     "id": "gate id q { U(0, 0, 0) q; }",
     "rz": "gate rz(theta) q { U(0, 0, theta) q; }",
@@ -42,6 +44,8 @@ _QASM_DEFS = {
     "x": "gate x q { U(pi, 0, pi) q; }",
     "cz": "gate cz q0, q1 { U(pi/2, 0, pi) q1; CX q0, q1; U(pi/2, 0, pi) q1; }",
     "ecr": "gate ecr q0, q1 { U(pi/2, 0, pi) q0; CX q0, q1; U(pi/2, 0, pi) q0; }",
+    "rx": "gate rx(theta) q { U(theta, -pi/2, pi/2) q; }",
+    "rzz": "gate rzz(theta) q0, q1 { CX q0, q1; U(0, 0, theta) q1; CX q0, q1; }",
 }
 
 
@@ -64,6 +68,9 @@ class BackendSpec:
     #: A mock device (``class: mock``), listed only with ``include_mocks=true``: the official
     #: client's ``dry_run`` runs on ``mock_<x>`` in place of ``<prefix>_<x>``.
     mock: bool = False
+    #: The device also offers the fractional gates ``rx`` and ``rzz`` (``rzz`` on its
+    #: coupling map); the official client keeps them only with ``use_fractional_gates``.
+    fractional_gates: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.num_qubits < 1:
@@ -76,7 +83,8 @@ class BackendSpec:
     @property
     def basis_gates(self) -> list[str]:
         """Sorted basis gate names."""
-        return sorted((*_SINGLE, self.two_qubit_gate))
+        fractional = _FRACTIONAL if self.fractional_gates else ()
+        return sorted((*_SINGLE, self.two_qubit_gate, *fractional))
 
 
 #: The devices an emulator knows unless configured otherwise (names the docs use).
@@ -180,7 +188,7 @@ def configuration_json(spec: BackendSpec) -> dict[str, Any]:
             "name": name,
             "parameters": _GATE_PARAMETERS.get(name, []),
             "qasm_def": _QASM_DEFS[name],
-            "coupling_map": coupling if name == spec.two_qubit_gate else singles,
+            "coupling_map": coupling if name in (spec.two_qubit_gate, "rzz") else singles,
         }
         for name in spec.basis_gates
     ]

@@ -144,8 +144,10 @@ class EmulatorConfig:
             specs = [known.get(name) or BackendSpec(name=name) for name in self.backends]
         if include_mocks and self.mock_devices:
             names = {spec.name for spec in specs}
-            twins = [mock_of(spec) for spec in specs if not spec.mock]
-            specs += [twin for twin in twins if twin.name not in names]
+            for twin in [mock_of(spec) for spec in specs if not spec.mock]:
+                if twin.name not in names:
+                    names.add(twin.name)
+                    specs.append(twin)
         elif not include_mocks:
             specs = [spec for spec in specs if not spec.mock]
         return specs
