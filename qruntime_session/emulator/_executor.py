@@ -11,8 +11,11 @@ item_shape + (shots, creg_size)>}, "metadata": {}}``, ``metadata.chunk_timing`` 
 per item, spanning the job's run), and ``passthrough_data``/``semantic_role`` echoed.
 
 Circuit items are simulated with qiskit-aer (the ``sim`` extra) on the qubits the circuit
-uses. Samplex items (randomized programs built with samplomatic) are refused: the job ends
-``Failed`` with the reason, as are circuits the emulator cannot simulate.
+uses. Samplex items (randomized programs built with samplomatic) need samplomatic installed
+(the official client depends on it): one randomization is drawn per element of the item's
+shape, the template circuit runs with the drawn parameters, and the samplex's other outputs
+(e.g. ``measurement_flips.meas``) are returned beside the classical registers. A program the
+emulator cannot run makes ``GET .../results`` answer 500 with the reason.
 """
 
 from __future__ import annotations
@@ -132,10 +135,10 @@ def _run_item(
     import numpy as np
     from qiskit_aer.primitives import SamplerV2 as AerSampler
 
+    if item.get("item_type", "circuit") == "samplex":
+        return _run_samplex_item(circuit, item, shots, seed)
     if item.get("item_type", "circuit") != "circuit":
-        raise ExecutorInputError(
-            "samplex items (randomized programs) are not simulated by the emulator"
-        )
+        raise ExecutorInputError(f"unknown item_type {item.get('item_type')!r}")
     arguments = decode_tensor(item.get("circuit_arguments"))
     if arguments.ndim == 0 or arguments.shape[-1] != circuit.num_parameters:
         raise ExecutorInputError(
@@ -152,6 +155,92 @@ def _run_item(
             array = bits.to_bool_array(order="little").reshape((*shape, shots, register.size))
             results[register.name] = encode_bool_tensor(array)
     return {"results": results, "metadata": {}}, shape
+
+
+def _samplex_argument(value: Any) -> Any:
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, Mapping) and "sparse_terms" in value:
+        from qiskit.quantum_info import PauliLindbladMap
+
+        terms = [(str(p), [int(q) for q in qs], float(r)) for p, qs, r in value["sparse_terms"]]
+        return PauliLindbladMap.from_sparse_list(terms, int(value["num_qubits"]))
+    return decode_tensor(value)
+
+
+def _sample(template: Any, values: Any, shots: int, seed: int) -> Any:
+    from qiskit_aer.primitives import SamplerV2 as AerSampler
+
+    return AerSampler(seed=seed).run([(_compact(template), values, shots)]).result()[0].data
+
+
+def _run_samplex_item(
+    template: Any, item: Mapping[str, Any], shots: int, seed: int
+) -> tuple[dict[str, Any], tuple[int, ...]]:
+    """A samplex item: one randomization drawn per element of the item's shape (with
+    samplomatic, when installed), the template run with each drawn parameter set."""
+    import numpy as np
+
+    try:
+        from samplomatic.serialization import samplex_from_json
+    except ImportError as exc:
+        raise ExecutorInputError("samplex items need samplomatic installed") from exc
+    model = item.get("samplex")
+    if not isinstance(model, Mapping) or not isinstance(model.get("samplex_json"), str):
+        raise ExecutorInputError("a samplex item needs samplex.samplex_json")
+    samplex = samplex_from_json(model["samplex_json"])
+    samplex.finalize()
+    raw = item.get("samplex_arguments")
+    arguments = (
+        {name: _samplex_argument(value) for name, value in (raw or {}).items()}
+        if isinstance(raw, Mapping)
+        else {}
+    )
+    values = arguments.get("parameter_values")
+    implicit: tuple[int, ...] = ()
+    if isinstance(values, np.ndarray) and values.ndim >= 1:
+        implicit = values.shape[:-1]
+    shape = _broadcast_shape(implicit, item.get("shape", []))
+    if isinstance(values, np.ndarray):
+        arguments["parameter_values"] = np.broadcast_to(values, (*shape, values.shape[-1]))
+    rng = np.random.default_rng(seed)
+    drawn: dict[str, list[Any]] = {}
+    for index in np.ndindex(*shape):
+        bound = {
+            name: value[index] if name == "parameter_values" else value
+            for name, value in arguments.items()
+        }
+        output = samplex.sample(samplex.inputs().bind(**bound), num_randomizations=1, rng=rng)
+        for name, array in output.items():
+            drawn.setdefault(name, []).append(np.asarray(array)[0])
+    stacked = {
+        name: np.stack(arrays).reshape((*shape, *arrays[0].shape)) for name, arrays in drawn.items()
+    }
+    parameters = stacked.pop("parameter_values", np.zeros((*shape, 0)))
+    results: dict[str, Any] = {}
+    if template.cregs:
+        data = _sample(template, parameters.astype(float), shots, seed)
+        for register in template.cregs:
+            bits = getattr(data, register.name)
+            array = bits.to_bool_array(order="little").reshape((*shape, shots, register.size))
+            results[register.name] = encode_bool_tensor(array)
+    for name, array in stacked.items():
+        results[name] = encode_bool_tensor(array) if array.dtype == bool else encode_tensor(array)
+    return {"results": results, "metadata": {}}, shape
+
+
+def encode_tensor(array: Any) -> dict[str, Any]:
+    """A numeric NumPy array as a tensor model (little-endian bytes, zlib, base64)."""
+    names = {value: key for key, value in _DTYPES.items()}
+    kind = f"<{array.dtype.kind}{array.dtype.itemsize}"
+    if kind not in names:
+        raise ExecutorInputError(f"cannot encode an array of dtype {array.dtype}")
+    raw = array.astype(kind).tobytes()
+    return {
+        "data": base64.b64encode(zlib.compress(raw)).decode("ascii"),
+        "shape": list(array.shape),
+        "dtype": names[kind],
+    }
 
 
 def executor_result(
