@@ -31,7 +31,7 @@ __all__ = ["PROGRAM_ID", "SCHEMA_VERSION", "ExecutorInputError", "executor_resul
 
 PROGRAM_ID = "executor"
 SCHEMA_VERSION = "v2.0"
-#: Qubits simulated at most (state vector) in one circuit item.
+#: Wider circuits are simulated as matrix product states rather than state vectors.
 _MAX_QUBITS = 24
 
 _DTYPES = {
@@ -95,26 +95,44 @@ def _circuits(model: Any) -> list[Any]:
 
 
 def _compact(circuit: Any) -> Any:
-    """The circuit on only the qubits its instructions touch (same registers of bits)."""
+    """The circuit on only the qubits that affect its measurements: the measured qubits and
+    every qubit joined to them (transitively) by a multi-qubit operation. Operations on the
+    other qubits cannot change what is measured, and barriers change nothing in simulation.
+    """
     from qiskit import QuantumCircuit, QuantumRegister
 
-    used = sorted(
-        {
-            circuit.find_bit(qubit).index
-            for instruction in circuit.data
-            for qubit in instruction.qubits
-        }
-    )
-    if len(used) > _MAX_QUBITS:
-        raise ExecutorInputError(
-            f"a circuit uses {len(used)} qubits; the emulator simulates at most {_MAX_QUBITS}"
-        )
+    def indices(instruction: Any) -> list[int]:
+        return [circuit.find_bit(qubit).index for qubit in instruction.qubits]
+
+    parent = list(range(circuit.num_qubits))
+
+    def root(qubit: int) -> int:
+        while parent[qubit] != qubit:
+            parent[qubit] = parent[parent[qubit]]
+            qubit = parent[qubit]
+        return qubit
+
+    measured: set[int] = set()
+    for instruction in circuit.data:
+        touched = indices(instruction)
+        if instruction.operation.name == "barrier":
+            continue
+        if instruction.clbits:
+            measured.update(touched)
+        for other in touched[1:]:
+            parent[root(other)] = root(touched[0])
+    roots = {root(qubit) for qubit in measured}
+    used = [qubit for qubit in range(circuit.num_qubits) if root(qubit) in roots]
     index = {old: new for new, old in enumerate(used)}
     register = QuantumRegister(max(len(used), 1), "q")
     compact = QuantumCircuit(register, *circuit.cregs)
     for instruction in circuit.data:
-        qubits = [register[index[circuit.find_bit(qubit).index]] for qubit in instruction.qubits]
-        compact.append(instruction.operation, qubits, instruction.clbits)
+        touched = indices(instruction)
+        if instruction.operation.name == "barrier" or not all(q in index for q in touched):
+            continue
+        compact.append(
+            instruction.operation, [register[index[q]] for q in touched], instruction.clbits
+        )
     return compact
 
 
@@ -133,7 +151,6 @@ def _run_item(
     circuit: Any, item: Mapping[str, Any], shots: int, seed: int
 ) -> tuple[dict[str, Any], tuple[int, ...]]:
     import numpy as np
-    from qiskit_aer.primitives import SamplerV2 as AerSampler
 
     if item.get("item_type", "circuit") == "samplex":
         return _run_samplex_item(circuit, item, shots, seed)
@@ -148,8 +165,7 @@ def _run_item(
     values = np.broadcast_to(arguments, (*shape, circuit.num_parameters)).astype(float)
     results: dict[str, Any] = {}
     if circuit.cregs:
-        compact = _compact(circuit)
-        data = AerSampler(seed=seed).run([(compact, values, shots)]).result()[0].data
+        data = _sample(circuit, values, shots, seed)
         for register in circuit.cregs:
             bits = getattr(data, register.name)
             array = bits.to_bool_array(order="little").reshape((*shape, shots, register.size))
@@ -169,9 +185,18 @@ def _samplex_argument(value: Any) -> Any:
 
 
 def _sample(template: Any, values: Any, shots: int, seed: int) -> Any:
+    """Aer's sampler on the compacted circuit; a wide one as a matrix product state (exact,
+    and cheap while the circuit entangles few qubits)."""
     from qiskit_aer.primitives import SamplerV2 as AerSampler
 
-    return AerSampler(seed=seed).run([(_compact(template), values, shots)]).result()[0].data
+    compact = _compact(template)
+    options = (
+        {"backend_options": {"method": "matrix_product_state"}}
+        if compact.num_qubits > _MAX_QUBITS
+        else None
+    )
+    sampler = AerSampler(seed=seed, options=options)
+    return sampler.run([(compact, values, shots)]).result()[0].data
 
 
 def _run_samplex_item(
@@ -196,18 +221,26 @@ def _run_samplex_item(
         if isinstance(raw, Mapping)
         else {}
     )
-    values = arguments.get("parameter_values")
-    implicit: tuple[int, ...] = ()
-    if isinstance(values, np.ndarray) and values.ndim >= 1:
-        implicit = values.shape[:-1]
-    shape = _broadcast_shape(implicit, item.get("shape", []))
-    if isinstance(values, np.ndarray):
-        arguments["parameter_values"] = np.broadcast_to(values, (*shape, values.shape[-1]))
+    # Each tensor argument may carry leading axes beyond its specified core shape; those
+    # broadcast together (and with the item's shape) into the item's shape.
+    core = {spec.name: spec.ndim for spec in samplex.inputs().specs}
+    leading = [
+        value.shape[: value.ndim - core[name]]
+        for name, value in arguments.items()
+        if isinstance(value, np.ndarray) and name in core and value.ndim >= core[name]
+    ]
+    shape = _broadcast_shape(
+        tuple(np.broadcast_shapes(*leading)) if leading else (), item.get("shape", [])
+    )
+    for name, value in list(arguments.items()):
+        if isinstance(value, np.ndarray) and name in core and value.ndim >= core[name]:
+            tail = value.shape[value.ndim - core[name] :]
+            arguments[name] = np.broadcast_to(value, (*shape, *tail))
     rng = np.random.default_rng(seed)
     drawn: dict[str, list[Any]] = {}
     for index in np.ndindex(*shape):
         bound = {
-            name: value[index] if name == "parameter_values" else value
+            name: value[index] if isinstance(value, np.ndarray) and name in core else value
             for name, value in arguments.items()
         }
         output = samplex.sample(samplex.inputs().bind(**bound), num_randomizations=1, rng=rng)
