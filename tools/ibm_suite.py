@@ -237,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         default=0.5,
         help="how long each job runs (the suite's timeout tests need a job that takes > 0.1 s)",
     )
-    parser.add_argument("--test-timeout", type=float, default=60.0, help="seconds per test")
-    parser.add_argument("--total-timeout", type=float, default=900.0, help="seconds in all")
+    parser.add_argument("--test-timeout", type=float, default=240.0, help="seconds per test")
+    parser.add_argument("--total-timeout", type=float, default=1800.0, help="seconds in all")
     parser.add_argument("-k", dest="keyword", help="only tests matching this pytest -k")
     parser.add_argument(
         "--select", nargs="+", help="run only these paths (e.g. test/integration/test_job.py)"
