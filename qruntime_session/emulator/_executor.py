@@ -223,7 +223,7 @@ def _run_samplex_item(
     )
     # Each tensor argument may carry leading axes beyond its specified core shape; those
     # broadcast together (and with the item's shape) into the item's shape.
-    core = {spec.name: spec.ndim for spec in samplex.inputs().specs}
+    core = {spec.name: spec.ndim for spec in samplex.inputs().specs if hasattr(spec, "ndim")}
     leading = [
         value.shape[: value.ndim - core[name]]
         for name, value in arguments.items()
