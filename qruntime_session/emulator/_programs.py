@@ -16,6 +16,7 @@ from ._executor import PROGRAM_ID as EXECUTOR
 from ._executor import ExecutorInputError, executor_result
 from ._noise_learner import PROGRAM_ID as NOISE_LEARNER
 from ._noise_learner import noise_learner_result
+from ._noise_learner_v3 import is_v3, noise_learner_v3_result
 from ._state import JobRecord
 
 __all__ = ["program_result"]
@@ -29,6 +30,13 @@ async def program_result(
     finished = job.finished if job.finished is not None else started
     spec = config.device(job.backend)
     if job.program_id == NOISE_LEARNER and spec is not None:
+        if job.params is not None and is_v3(job.params):
+            try:
+                return await asyncio.to_thread(noise_learner_v3_result, job.params, spec, started)
+            except ValueError as exc:
+                raise ApiError(
+                    500, "1000", f"API Internal error: the result failed: {exc}"
+                ) from exc
         return await asyncio.to_thread(noise_learner_result, job.params, spec, started)
     if job.program_id == EXECUTOR:
         seed = int.from_bytes(job.id.encode()[-6:], "big")
