@@ -89,3 +89,35 @@ async def test_noise_learner_layers_from_calibration(api: Client) -> None:
     params["options"] = {"max_layers_to_learn": 0}
     empty = NoiseLearnerResultDecoder.decode(await _result(api, "noise-learner", params))
     assert empty.data == []
+
+
+async def test_noise_learner_v3(api: Client) -> None:
+    """v3 inputs (boxed instructions): lindblad for gate boxes, trex for measurement boxes."""
+    from ibm_quantum_schemas.noise_learner_v3.version_0_3 import NoiseLearnerV3ResultsModel
+    from qiskit.transpiler import generate_preset_pass_manager
+    from qiskit_ibm_runtime.fake_provider import FakeFez
+    from qiskit_ibm_runtime.noise_learner_v3.converters.version_0_3 import (
+        noise_learner_v3_inputs_to_0_3,
+    )
+    from qiskit_ibm_runtime.options_models.noise_learner_v3 import NoiseLearnerV3Options
+    from samplomatic.transpiler import generate_boxing_pass_manager
+    from samplomatic.utils import find_unique_box_instructions
+
+    manager = generate_preset_pass_manager(backend=FakeFez(), optimization_level=0)
+    manager.post_scheduling = generate_boxing_pass_manager(
+        enable_gates=True, enable_measures=True, inject_noise_site="after"
+    )
+    circuit = QuantumCircuit(3)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.cx(1, 2)
+    circuit.measure_all()
+    instructions = find_unique_box_instructions(manager.run(circuit))
+    model = noise_learner_v3_inputs_to_0_3(instructions, NoiseLearnerV3Options())
+    text = await _result(api, "noise-learner", json.loads(model.model_dump_json()))
+    result = NoiseLearnerV3ResultsModel.model_validate_json(text)
+    protocols = [datum.metadata.learning_protocol for datum in result.data]
+    assert protocols == ["lindblad", "lindblad", "trex"]
+    trex = result.data[-1]
+    assert len(trex.generators_sparse) == trex.num_qubits
+    assert all(0 < rate < 0.1 for rate in trex.rates.to_numpy())
