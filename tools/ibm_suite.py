@@ -234,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--run-seconds",
         type=float,
-        default=0.5,
-        help="how long each job runs (the suite's timeout tests need a job that takes > 0.1 s)",
+        default=1.0,
+        help="how long each job runs (the suite's timeout tests poll a job 0.5 s after it was "
+        "submitted and need it still running)",
     )
     parser.add_argument("--test-timeout", type=float, default=240.0, help="seconds per test")
     parser.add_argument("--total-timeout", type=float, default=1800.0, help="seconds in all")
