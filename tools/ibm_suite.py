@@ -1,4 +1,4 @@
-"""Run IBM's own integration suite (qiskit-ibm-runtime's ``test/integration/``) against the emulator.
+"""Run IBM's integration suite (qiskit-ibm-runtime's ``test/integration/``) against the emulator.
 
     python tools/ibm_suite.py [--version 0.51.0] [--threshold-file .ci/ibm-suite-threshold]
 
@@ -21,6 +21,9 @@ What it does, in order:
 
 The installed qiskit-ibm-runtime must be the pinned version: the suite tests that client.
 """
+
+# A command-line tool: it prints, runs pip and pytest, and reads the JUnit report pytest wrote.
+# ruff: noqa: T201, S603, S314, BLE001
 
 from __future__ import annotations
 
@@ -58,8 +61,17 @@ def fetch_suite(version: str, cache: Path) -> Path:
     if not archive.exists():
         subprocess.run(
             [
-                sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                "--no-binary", ":all:", f"qiskit-ibm-runtime=={version}", "--dest", str(cache),
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"qiskit-ibm-runtime=={version}",
+                "--dest",
+                str(cache),
             ],
             check=True,
         )
@@ -258,19 +270,34 @@ def main(argv: list[str] | None = None) -> int:
     with served_emulator(args.run_seconds) as emu, tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
         command = [
-            sys.executable, "-m", "pytest", *(args.select or ["test/integration"]),
-            "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:qruntime_session",
+            sys.executable,
+            "-m",
+            "pytest",
+            *(args.select or ["test/integration"]),
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:qruntime_session",
             f"--timeout={args.test_timeout:g}",
-            f"--junitxml={report}", "-o", "junit_family=xunit2",
-            "-W", "ignore::DeprecationWarning",
+            f"--junitxml={report}",
+            "-o",
+            "junit_family=xunit2",
+            "-W",
+            "ignore::DeprecationWarning",
         ]
         if args.keyword:
             command += ["-k", args.keyword]
         command += args.pytest_args
         try:
             result = subprocess.run(
-                command, cwd=sdist, env=suite_environment(emu, args.qpu),
-                timeout=args.total_timeout, check=False,
+                command,
+                cwd=sdist,
+                env=suite_environment(emu, args.qpu),
+                timeout=args.total_timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             print(f"IBM's suite did not finish within {args.total_timeout:g} s")
@@ -280,15 +307,21 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         counts = read_junit(report)
     elapsed = time.monotonic() - started
-    print(f"\nIBM's integration suite (qiskit-ibm-runtime {args.version}) against the emulator, "
-          f"{elapsed:.0f} s:")
+    print(
+        f"\nIBM's integration suite (qiskit-ibm-runtime {args.version}) against the emulator, "
+        f"{elapsed:.0f} s:"
+    )
     total = print_table(counts)
-    threshold = int(args.threshold_file.read_text().split()[0]) if args.threshold_file.exists() else 0
+    threshold = (
+        int(args.threshold_file.read_text().split()[0]) if args.threshold_file.exists() else 0
+    )
     if args.keyword or args.pytest_args or args.select:
         return 0
     if total["passed"] < threshold:
-        print(f"FAILED: {total['passed']} passed, below the threshold of {threshold} "
-              f"({args.threshold_file.relative_to(ROOT)})")
+        print(
+            f"FAILED: {total['passed']} passed, below the threshold of {threshold} "
+            f"({args.threshold_file.relative_to(ROOT)})"
+        )
         return 1
     print(f"{total['passed']} passed (threshold {threshold})")
     return 0
