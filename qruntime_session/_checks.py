@@ -1,6 +1,6 @@
 """The one place that checks ids and numbers given by the user (and ids used in URL paths).
 
-Everything here raises :class:`~qruntime_session.errors.InvalidInputError` (also a
+Everything here raises ``InvalidInputError`` (also a
 ``ValueError`` and a ``TypeError``) before any request is sent.
 """
 
@@ -36,7 +36,7 @@ def is_safe_id(value: object) -> bool:
     """True for a job or session id that can stand alone in a URL path segment.
 
     Letters, digits and ``. _ : -``, starting with a letter or digit (so never ``.`` or
-    ``..``), at most :data:`MAX_ID_LENGTH` characters. No ``/``, ``?``, ``#``, ``%`` or space.
+    ``..``), at most ``MAX_ID_LENGTH`` characters. No ``/``, ``?``, ``#``, ``%`` or space.
     """
     return (
         isinstance(value, str) and len(value) <= MAX_ID_LENGTH and _ID.fullmatch(value) is not None
@@ -44,7 +44,7 @@ def is_safe_id(value: object) -> bool:
 
 
 def check_id(value: object, what: str) -> str:
-    """``value`` if it is a safe id (see :func:`is_safe_id`), else ``InvalidInputError``."""
+    """``value`` if it is a safe id (see ``is_safe_id``), else ``InvalidInputError``."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidInputError(f"{what} must be a non-empty string, not {type(value).__name__}")
     if not is_safe_id(value):

@@ -16,8 +16,9 @@ an API key provides the credential, and nothing from lower sources is mixed in (
 ``access_token`` is never paired with an API key from the environment). A source providing
 both keeps both.
 
-:meth:`ClientConfig.from_env` reads only the environment (no files),
-:meth:`ClientConfig.from_file` reads only one YAML file (no environment). This module is the
+[`ClientConfig.from_env`][qruntime_session.ClientConfig.from_env] reads only the environment
+(no files), [`ClientConfig.from_file`][qruntime_session.ClientConfig.from_file] reads only one
+YAML file (no environment). This module is the
 only place in the package that looks at ``os.environ``, and only when no ``environ`` mapping
 is passed. Secrets (``access_token``, ``api_key``) never appear in ``repr`` or in error
 messages; errors name the source of the offending setting instead of echoing its value.
@@ -250,14 +251,29 @@ def _expand(path: str | os.PathLike[str], environ: Mapping[str, str]) -> Path:
 class ClientConfig:
     """Everything a client needs to talk to Qiskit Runtime, validated.
 
-    Build it with :meth:`load` (keywords, environment, qiskit saved account, YAML file,
-    defaults -- in that order of precedence), :meth:`from_env` or :meth:`from_file`, or
-    directly with keywords (validated the same way, no lookups).
+    Build it with [`load`][qruntime_session.ClientConfig.load] (keywords, environment, qiskit
+    saved account, YAML file, defaults -- in that order of precedence),
+    [`from_env`][qruntime_session.ClientConfig.from_env] or
+    [`from_file`][qruntime_session.ClientConfig.from_file], or directly with keywords
+    (validated the same way, no lookups). ``repr`` never shows ``access_token`` or ``api_key``.
 
-    ``source`` records where each setting came from (``"explicit"``,
-    ``"env:QISKIT_IBM_TOKEN"``, ``"qiskit-account:<name>"``, ``"file:<path>"``,
-    ``"crn-region"``, ``"default"``); it never holds a secret value. ``repr`` never shows
-    ``access_token`` or ``api_key``.
+    Args:
+        service_crn: The CRN of the Qiskit Runtime instance (``crn:v1:…``); it names the region.
+        base_url: The API base URL, without ``/v1`` (default: the CRN's region's URL).
+        access_token: A bearer token, sent as is (it expires; prefer ``api_key``).
+        api_key: An IBM Cloud API key, exchanged at IAM for bearer tokens as they expire.
+        api_version: The ``IBM-API-Version`` date sent with every request (``YYYY-MM-DD``).
+        iam_url: The IAM service that exchanges ``api_key`` (default: production, or staging
+            for a staging CRN).
+        timeouts: The HTTP timeouts of every request.
+        retry: How failed requests are retried.
+        source: Where each setting came from (``"explicit"``, ``"env:QISKIT_IBM_TOKEN"``,
+            ``"qiskit-account:<name>"``, ``"file:<path>"``, ``"crn-region"``,
+            ``"default"``); it never holds a secret value.
+
+    Raises:
+        ConfigurationError: A setting is missing or malformed, or there is no credential
+            (the message names the setting's source, never a secret).
     """
 
     service_crn: str
@@ -354,8 +370,31 @@ class ClientConfig:
         5. defaults; the base URL follows the CRN's region unless a source set it.
 
         The credential (token or API key) comes from the single highest source that has one.
-        Raises :class:`~qruntime_session.errors.ConfigurationError` when the result is
-        incomplete or malformed.
+        Every keyword is optional; ``None`` means "not given here".
+
+        Args:
+            base_url: The API base URL, without ``/v1``.
+            access_token: A bearer token.
+            api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
+            service_crn: The CRN of the Qiskit Runtime instance.
+            api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
+            iam_url: The IAM service that exchanges ``api_key``.
+            timeouts: The HTTP timeouts.
+            retry: The retry policy.
+            account: The name of the qiskit-ibm-runtime saved account to read (default:
+                ``QRUNTIME_ACCOUNT``, else the account marked default).
+            config_file: A YAML config file, which must exist (default: ``QRUNTIME_CONFIG``,
+                else ``$XDG_CONFIG_HOME/qruntime-session/config.yaml`` when it exists).
+            environ: The environment to read (default ``os.environ``).
+            qiskit_accounts_file: qiskit-ibm-runtime's accounts file (default
+                ``~/.qiskit/qiskit-ibm.json``; a missing file is skipped).
+
+        Returns:
+            The validated configuration, with ``source`` naming where each setting came from.
+
+        Raises:
+            ConfigurationError: The result is incomplete or malformed, or a named file or
+                account does not exist or cannot be read.
         """
         env = os.environ if environ is None else environ
         explicit = _explicit_layer(
@@ -410,7 +449,25 @@ class ClientConfig:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
     ) -> ClientConfig:
-        """Keywords, then the environment (default ``os.environ``), then defaults; no files."""
+        """Keywords, then the environment (default ``os.environ``), then defaults; no files.
+
+        Args:
+            environ: The environment to read (default ``os.environ``).
+            base_url: The API base URL, without ``/v1``.
+            access_token: A bearer token.
+            api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
+            service_crn: The CRN of the Qiskit Runtime instance.
+            api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
+            iam_url: The IAM service that exchanges ``api_key``.
+            timeouts: The HTTP timeouts.
+            retry: The retry policy.
+
+        Returns:
+            The validated configuration.
+
+        Raises:
+            ConfigurationError: The result is incomplete or malformed.
+        """
         explicit = _explicit_layer(
             base_url=base_url,
             access_token=access_token,
@@ -441,6 +498,24 @@ class ClientConfig:
         """Keywords, then the YAML file at ``path`` (which must exist), then defaults.
 
         The environment is not read.
+
+        Args:
+            path: The YAML config file.
+            base_url: The API base URL, without ``/v1``.
+            access_token: A bearer token.
+            api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
+            service_crn: The CRN of the Qiskit Runtime instance.
+            api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
+            iam_url: The IAM service that exchanges ``api_key``.
+            timeouts: The HTTP timeouts.
+            retry: The retry policy.
+
+        Returns:
+            The validated configuration.
+
+        Raises:
+            ConfigurationError: The file is missing, unreadable or malformed, or the result
+                is incomplete.
         """
         explicit = _explicit_layer(
             base_url=base_url,

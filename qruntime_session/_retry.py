@@ -14,9 +14,11 @@ an ambiguous failure -- may be sent again.
 
 The testing switch
 ------------------
-:func:`set_testing` (exposed publicly as :func:`qruntime_session.testing.set_testing`) makes
-every :meth:`RetryPolicy.next_delay` answer ``0.0`` (never wait) and caps the number of
-attempts, and makes every :meth:`PollPolicy.interval` answer ``0.0``. The transport and
+``set_testing`` (exposed publicly as
+[`qruntime_session.testing.set_testing`][qruntime_session.testing.set_testing]) makes every
+[`RetryPolicy.next_delay`][qruntime_session.RetryPolicy.next_delay] answer ``0.0`` (never
+wait) and caps the number of attempts, and makes every
+[`PollPolicy.interval`][qruntime_session.PollPolicy.interval] answer ``0.0``. The transport and
 ``Job.wait`` need not know about it: they ask the policy and obey.
 """
 
@@ -47,21 +49,30 @@ __all__ = [
     "set_testing",
 ]
 
-#: Statuses that may be retried when the request is safe to repeat. 429 (rate limited), the
-#: 5xx family IBM's own SDK retries (500, 502, 503, 504) and Cloudflare's 520-524 ("the origin
-#: did not answer properly"), which IBM's SDK lists as safe to retry.
 RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+"""Statuses that may be retried when the request is safe to repeat.
 
-#: Statuses that prove the service refused the request without acting on it, so a
-#: non-idempotent request (a job submission) may be sent again: 429 and 503.
+429 (rate limited), the 5xx family IBM's own SDK retries (500, 502, 503, 504) and Cloudflare's
+520-524 ("the origin did not answer properly"), which IBM's SDK lists as safe to retry.
+"""
+
 UNSENT_SAFE_STATUSES: frozenset[int] = frozenset({429, 503})
+"""Statuses that prove the service refused the request without acting on it: 429 and 503.
+
+A non-idempotent request (a job submission) answered with one of them may be sent again.
+"""
 
 
 def is_retryable_status(status: int, *, unsent_only: bool = False) -> bool:
     """Whether a response with ``status`` may be retried.
 
-    With ``unsent_only`` (for requests that must not be replayed if they may have been
-    processed, such as ``POST /v1/jobs``) only :data:`UNSENT_SAFE_STATUSES` qualify.
+    Args:
+        status: The HTTP status of the response.
+        unsent_only: For requests that must not be replayed if they may have been processed,
+            such as ``POST /v1/jobs``: only ``UNSENT_SAFE_STATUSES`` qualify.
+
+    Returns:
+        ``True`` when another attempt may be made.
     """
     return status in (UNSENT_SAFE_STATUSES if unsent_only else RETRYABLE_STATUSES)
 
@@ -84,6 +95,13 @@ def set_testing(enabled: bool, *, attempts: int = 1) -> None:
     While on, retries never wait (every delay is ``0.0``), each call makes at most
     ``attempts`` attempts (the policy's own ``max_attempts`` still applies when it is lower),
     and job polling never waits either.
+
+    Args:
+        enabled: ``True`` to switch the testing mode on, ``False`` to switch it off.
+        attempts: The most attempts any call makes while the mode is on (at least 1).
+
+    Raises:
+        InvalidInputError: ``attempts`` is not an integer of at least 1.
     """
     if not _is_int(attempts) or attempts < 1:
         raise InvalidInputError("attempts must be an integer >= 1")
@@ -92,7 +110,12 @@ def set_testing(enabled: bool, *, attempts: int = 1) -> None:
 
 
 def is_testing() -> bool:
-    """Whether the testing mode is on."""
+    """Whether the testing mode is on.
+
+    Returns:
+        ``True`` between ``set_testing(True)`` and ``set_testing(False)``, and inside
+        ``no_waiting``.
+    """
     return _TESTING.enabled
 
 
@@ -103,7 +126,17 @@ def attempts_cap() -> int | None:
 
 @contextlib.contextmanager
 def no_waiting(*, attempts: int = 1) -> Iterator[None]:
-    """Turn the testing mode on inside a ``with`` block; the previous state comes back after."""
+    """Turn the testing mode on inside a ``with`` block; the previous state comes back after.
+
+    Args:
+        attempts: The most attempts any call makes inside the block (at least 1).
+
+    Returns:
+        A context manager; nothing is bound by ``with … as``.
+
+    Raises:
+        InvalidInputError: ``attempts`` is not an integer of at least 1.
+    """
     previous = (_TESTING.enabled, _TESTING.attempts)
     set_testing(True, attempts=attempts)
     try:
@@ -197,24 +230,42 @@ class RetryPolicy:
 
     No attempt is started if its wait would carry the call past ``max_elapsed`` seconds
     (measured from the first attempt, waits and previous attempts included).
+
+    Every field is validated; a bad value raises
+    [`InvalidInputError`][qruntime_session.errors.InvalidInputError].
     """
 
     max_attempts: int = attrs.field(default=4, validator=_attempts)
+    """Attempts per call, the first included (``1`` never retries)."""
     initial_backoff: float = attrs.field(default=0.5, validator=_non_negative)
+    """Seconds before the first retry, before jitter."""
     max_backoff: float = attrs.field(default=8.0, validator=_non_negative)
+    """The longest computed wait between two attempts, in seconds."""
     multiplier: float = attrs.field(default=2.0, validator=_at_least_one)
+    """Growth of the wait from one retry to the next (at least 1)."""
     jitter: float = attrs.field(default=0.5, validator=_fraction)
+    """The largest share (0 to 1) of a wait removed at random, so clients do not retry in step."""
     max_elapsed: float = attrs.field(default=60.0, validator=_positive)
+    """No attempt starts later than this many seconds after the first one."""
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
+    """The longest ``Retry-After`` waited for; a longer one ends the call with the error."""
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
-        """A policy that never retries (one attempt)."""
+        """A policy that never retries (one attempt).
+
+        Returns:
+            ``RetryPolicy(max_attempts=1)``.
+        """
         return cls(max_attempts=1)
 
     @classmethod
     def no_retries(cls) -> RetryPolicy:
-        """Same as :meth:`disabled`."""
+        """Same as [`disabled`][qruntime_session.RetryPolicy.disabled].
+
+        Returns:
+            ``RetryPolicy(max_attempts=1)``.
+        """
         return cls.disabled()
 
     @property
@@ -226,8 +277,20 @@ class RetryPolicy:
     def backoff(self, retry_number: int, *, random: Callable[[], float]) -> float:
         """The computed wait before retry ``retry_number`` (1 for the first retry).
 
-        ``random`` returns a float in ``[0, 1]`` (``random.random`` in production, a
-        constant in tests). This ignores the testing mode; :meth:`next_delay` applies it.
+        This ignores the testing mode;
+        [`next_delay`][qruntime_session.RetryPolicy.next_delay] applies it.
+
+        Args:
+            retry_number: 1 for the first retry, 2 for the second, and so on.
+            random: Returns a float in ``[0, 1]`` (``random.random`` in production, a
+                constant in tests).
+
+        Returns:
+            The wait in seconds, jitter applied.
+
+        Raises:
+            ValueError: ``retry_number`` is not an integer of at least 1, or ``random``
+                returned a number outside ``[0, 1]``.
         """
         return _exponential(
             retry_number,
@@ -249,13 +312,21 @@ class RetryPolicy:
     ) -> float | None:
         """The wait before retry ``retry_number``, or ``None`` to stop retrying.
 
-        ``retry_number`` is 1 when the first attempt just failed. ``elapsed`` is the time
-        since the first attempt started. ``retry_after`` is the parsed ``Retry-After`` of the
-        last response (see :func:`parse_retry_after`), or ``None``.
-
         Stops when the attempts are used up, when ``retry_after`` exceeds
         ``max_retry_after``, or when waiting would go past ``max_elapsed``. In testing mode
         the same decisions are made with the attempts cap applied, but the wait is ``0.0``.
+
+        Args:
+            retry_number: 1 when the first attempt just failed.
+            elapsed: Seconds since the first attempt started.
+            retry_after: The last response's ``Retry-After`` in seconds, or ``None``.
+            random: Returns a float in ``[0, 1]``, for the jitter.
+
+        Returns:
+            The wait in seconds before the next attempt, or ``None`` to give up.
+
+        Raises:
+            ValueError: ``retry_number`` is not an integer of at least 1.
         """
         if not _is_int(retry_number) or retry_number < 1:
             raise ValueError("retry_number must be an integer >= 1")
@@ -286,7 +357,12 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     without a zone is taken as UTC. A negative number or a date in the past gives ``0.0``.
     Anything else (absent, empty, garbage, infinite) gives ``None``.
 
-    ``now`` is the current time for HTTP-dates (default: the system clock, UTC).
+    Args:
+        value: The header's value, or ``None`` when it was absent.
+        now: The current time for HTTP-dates (default: the system clock, UTC).
+
+    Returns:
+        Seconds to wait (``0.0`` or more), or ``None`` when the value says nothing usable.
     """
     if value is None:
         return None
@@ -324,12 +400,27 @@ class PollPolicy:
     """
 
     initial: float = attrs.field(default=0.5, validator=_non_negative)
+    """Seconds before the first poll, before jitter."""
     max_interval: float = attrs.field(default=5.0, validator=_non_negative)
+    """The longest wait between two polls, in seconds."""
     multiplier: float = attrs.field(default=1.5, validator=_at_least_one)
+    """Growth of the wait from one poll to the next (at least 1)."""
     jitter: float = attrs.field(default=0.25, validator=_fraction)
+    """The largest share (0 to 1) of a wait removed at random."""
 
     def interval(self, poll_number: int, *, random: Callable[[], float]) -> float:
-        """Seconds to wait before poll ``poll_number`` (1 for the first wait)."""
+        """Seconds to wait before poll ``poll_number``.
+
+        Args:
+            poll_number: 1 for the first wait, 2 for the second, and so on.
+            random: Returns a float in ``[0, 1]``, for the jitter.
+
+        Returns:
+            The wait in seconds (``0.0`` in testing mode).
+
+        Raises:
+            ValueError: ``poll_number`` is not an integer of at least 1.
+        """
         delay = _exponential(
             poll_number,
             initial=self.initial,
