@@ -22,7 +22,9 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|exc|mod|data|obj|const|ref|term)::?(?:<code>|`)")
+ROLE = re.compile(
+    r":(?:py:)?(?:class|meth|func|attr|exc|mod|data|obj|const|ref|term)::?(?:<code>|`)"
+)
 _VOID = {"br", "hr", "img", "input", "meta", "link", "wbr", "col", "source", "area", "base"}
 
 
@@ -84,16 +86,19 @@ def reference_figures(page: Path) -> dict[str, object]:
     undescribed = []
     with_params = 0
     for entry in entries:
-        contents = next((c for c in entry.children if isinstance(c, _Node) and "doc-contents" in c.classes), None)
-        heading = next((c for c in entry.children if isinstance(c, _Node) and "doc-heading" in c.classes), None)
-        name = heading.text(set()).split()[0] if heading is not None and heading.text(set()).split() else "?"
+        contents = _child(entry, "doc-contents")
+        heading = _child(entry, "doc-heading")
+        words = heading.text(set()).split() if heading is not None else []
+        name = words[0] if words else "?"
         if contents is None:
             undescribed.append(name)
             continue
         own = contents.text({"doc-children", "doc-object"})
         if not own.strip():
             undescribed.append(name)
-        titles = [t.text(set()) for t in contents.find("doc-section-title") if not _inside(t, contents)]
+        titles = [
+            t.text(set()) for t in contents.find("doc-section-title") if not _inside(t, contents)
+        ]
         if any(t.strip().startswith("Parameters") for t in titles):
             with_params += 1
     signature_lines = [
@@ -108,6 +113,10 @@ def reference_figures(page: Path) -> dict[str, object]:
         "entries_with_parameters_section": with_params,
         "longest_signature_line": max(signature_lines, default=0),
     }
+
+
+def _child(node: _Node, cls: str) -> _Node | None:
+    return next((c for c in node.children if isinstance(c, _Node) and cls in c.classes), None)
 
 
 def _inside(node: _Node, contents: _Node) -> bool:
@@ -139,11 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     figures = reference_figures(args.site / "reference" / "index.html")
     for key, value in figures.items():
-        print(f"{key}: {value}")
+        sys.stdout.write(f"{key}: {value}\n")
     for term in args.term or ["least_busy", "as_completed"]:
         hits = search_hits(args.site / "search" / "search_index.json", term)
         guide = [h for h in hits if not h.startswith(("reference/", "changelog/"))]
-        print(f"search {term!r}: {len(hits)} sections, {len(guide)} in guide pages: {', '.join(guide) or '-'}")
+        pages = ", ".join(guide) or "-"
+        sys.stdout.write(f"search {term!r}: {len(hits)} hits, {len(guide)} in guides: {pages}\n")
     return 0
 
 
