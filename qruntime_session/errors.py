@@ -2,44 +2,46 @@
 
 Every error the package raises derives from
 [`QRuntimeError`][qruntime_session.errors.QRuntimeError]. The branches are split by what the
-caller can do next::
+caller can do next:
 
-    QRuntimeError
-    ├── TransportError                 no usable HTTP response
-    │   ├── ConnectError               the request provably never reached the service
-    │   ├── RequestTimeoutError        (also TimeoutError) no answer in time
-    │   ├── ConnectionLostError        the connection broke after the request was sent
-    │   └── SubmissionUnknownError     a job POST failed ambiguously and the client cannot tell
-    │                                  whether the job exists
-    ├── APIStatusError                 the service answered with a status the step does not accept
-    │   ├── BadRequestError            400
-    │   ├── AuthenticationError        401
-    │   ├── PermissionDeniedError      403
-    │   ├── NotFoundError              404
-    │   ├── ConflictError              409
-    │   ├── RateLimitError             429 (``retry_after`` in seconds, when the service said)
-    │   ├── ServerError                5xx
-    │   └── UnexpectedStatusError      any other status (e.g. 201 where the spec says 200)
-    ├── UsageError                     the program asked for something that cannot be done
-    │   ├── ConfigurationError         (also ValueError) settings are missing or malformed
-    │   ├── InvalidInputError          (also ValueError and TypeError) an argument was rejected
-    │   │                              before sending
-    │   ├── SessionStateError          the session is not open (not entered, or already closed)
-    │   └── ExtraNotInstalledError     (also ImportError) install ``qruntime-session[<extra>]``
-    ├── JobError                       a job reached an outcome other than success
-    │   ├── JobFailedError             the job ended ``Failed``
-    │   ├── JobCancelledError          the job ended ``Cancelled`` (``ran_too_long`` for 1305)
-    │   ├── JobResultUnavailableError  ``GET …/results`` answered 204: no final result
-    │   └── JobTimeoutError            (also TimeoutError) ``wait(timeout=…)`` ran out
-    ├── ResultDecodeError              (also ValueError) a result body is malformed for its program
-    └── WorkflowError                  the Arazzo executor (``qruntime_session.workflows``)
-        ├── DocumentError              (also ValueError) the document is invalid; nothing sent
-        ├── ExpressionError            (also ValueError) an expression breaks the grammar
-        ├── WorkflowInputError         (also InvalidInputError) inputs fail their schema
-        ├── MissingExtraError          (also ImportError) install ``qruntime-session[workflows]``
-        └── WorkflowFailedError        the workflow ran and failed (names sessions left open)
-            ├── StepFailedError        a step failed and no action recovered it
-            └── StepLimitError         more steps ran than ``max_steps`` allows
+```text
+QRuntimeError
+├── TransportError                 no usable HTTP response
+│   ├── ConnectError               the request provably never reached the service
+│   ├── RequestTimeoutError        (also TimeoutError) no answer in time
+│   ├── ConnectionLostError        the connection broke after the request was sent
+│   └── SubmissionUnknownError     a job POST failed ambiguously and the client cannot tell
+│                                  whether the job exists
+├── APIStatusError                 the service answered with a status the step does not accept
+│   ├── BadRequestError            400
+│   ├── AuthenticationError        401
+│   ├── PermissionDeniedError      403
+│   ├── NotFoundError              404
+│   ├── ConflictError              409
+│   ├── RateLimitError             429 (``retry_after`` in seconds, when the service said)
+│   ├── ServerError                5xx
+│   └── UnexpectedStatusError      any other status (e.g. 201 where the spec says 200)
+├── UsageError                     the program asked for something that cannot be done
+│   ├── ConfigurationError         (also ValueError) settings are missing or malformed
+│   ├── InvalidInputError          (also ValueError and TypeError) an argument was rejected
+│   │                              before sending
+│   ├── SessionStateError          the session is not open (not entered, or already closed)
+│   └── ExtraNotInstalledError     (also ImportError) install ``qruntime-session[<extra>]``
+├── JobError                       a job reached an outcome other than success
+│   ├── JobFailedError             the job ended ``Failed``
+│   ├── JobCancelledError          the job ended ``Cancelled`` (``ran_too_long`` for 1305)
+│   ├── JobResultUnavailableError  ``GET …/results`` answered 204: no final result
+│   └── JobTimeoutError            (also TimeoutError) ``wait(timeout=…)`` ran out
+├── ResultDecodeError              (also ValueError) a result body is malformed for its program
+└── WorkflowError                  the Arazzo executor (``qruntime_session.workflows``)
+    ├── DocumentError              (also ValueError) the document is invalid; nothing sent
+    ├── ExpressionError            (also ValueError) an expression breaks the grammar
+    ├── WorkflowInputError         (also InvalidInputError) inputs fail their schema
+    ├── MissingExtraError          (also ImportError) install ``qruntime-session[workflows]``
+    └── WorkflowFailedError        the workflow ran and failed (names sessions left open)
+        ├── StepFailedError        a step failed and no action recovered it
+        └── StepLimitError         more steps ran than ``max_steps`` allows
+```
 
 Every error carries the same structured fields (``None`` where they do not apply):
 ``status``, ``codes`` (IBM error codes, as strings), ``errors`` (the IBM error items),

@@ -1,15 +1,17 @@
 """Helpers for testing code that uses ``qruntime_session``.
 
 Retries and job polling wait between attempts. In a test suite those waits only slow things
-down, so switch them off once, for example in ``conftest.py``::
+down, so switch them off once, for example in ``conftest.py``:
 
-    import pytest
-    from qruntime_session import testing
+```python
+import pytest
+from qruntime_session import testing
 
-    @pytest.fixture(autouse=True)
-    def _no_waiting():
-        with testing.no_waiting(attempts=2):
-            yield
+@pytest.fixture(autouse=True)
+def _no_waiting():
+    with testing.no_waiting(attempts=2):
+        yield
+```
 
 While the testing mode is on:
 
