@@ -106,6 +106,9 @@ REFERENCE_MODULES = [*PUBLIC_MODULES, "qruntime_session.primitives"]
 # Sphinx cross-reference roles, which Markdown shows as text (":class:`Session`").
 SPHINX_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|exc|mod|data|obj|const|ref|term):`")
 
+# A reST literal block ("for example::" then an indented block): Markdown shows the "::".
+RST_LITERAL = re.compile(r"\S::\s*$", re.MULTILINE)
+
 _RAISE = re.compile(r"\braise\s+(?:errors\.)?([A-Z]\w*Error)\b")
 
 
@@ -214,6 +217,8 @@ def _problems(path: str, obj: griffe.Object) -> list[str]:
         problems.append("no description")
     if SPHINX_ROLE.search(text):
         problems.append("raw Sphinx role (use a [`Name`][qruntime_session.Name] cross-reference)")
+    if RST_LITERAL.search(text):
+        problems.append("reST literal block ('::'): use a fenced code block")
     sections = _sections(obj)
     init = obj.members.get("__init__") if obj.is_class else None
     if init is not None and init.docstring and SPHINX_ROLE.search(init.docstring.value):
@@ -271,3 +276,27 @@ def test_not_yet_converted_entries_still_name_public_objects() -> None:
         if not any(path == entry or path.startswith(entry + ".") for path in shown)
     ]
     assert stale == []
+
+
+GUIDE_PAGES = sorted(
+    path
+    for path in (ROOT / "docs").glob("*.md")
+    if path.name not in ("reference.md", "changelog.md")
+)
+
+
+def _search_tokens(text: str) -> set[str]:
+    """Tokens as the site's search makes them: the search plugin's separator, then lunr's
+    trimmer (non-word characters off both ends) and lower-casing."""
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    search = next(p["search"] for p in config["plugins"] if isinstance(p, dict) and "search" in p)
+    separator = re.compile(search["separator"])
+    return {re.sub(r"^\W+|\W+$", "", token).lower() for token in separator.split(text)}
+
+
+@pytest.mark.parametrize("name", ["least_busy", "as_completed", "run_sampler", "wait_all"])
+def test_search_finds_api_names_in_guide_pages(name: str) -> None:
+    """``client.least_busy(min_qubits=2)`` in a guide's example indexes ``least_busy``, so the
+    search finds the example and not only the reference entry."""
+    hits = [p.name for p in GUIDE_PAGES if name in _search_tokens(p.read_text(encoding="utf-8"))]
+    assert hits, f"no guide page is found by searching {name!r}"
