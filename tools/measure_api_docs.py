@@ -7,6 +7,8 @@ Reads ``<site>/reference/index.html`` and ``<site>/search/search_index.json`` of
   ``:class:<code>X</code>``);
 - reference entries (one per documented object), how many have no description of their own,
   how many have a parameters section, and the longest signature line;
+- rows of the docstring section tables (Parameters, Returns, Raises; attrs fields appear as
+  Parameters rows of their class rather than as entries), and how many have no description;
 - for each name given with ``--term`` (default ``least_busy`` and ``as_completed``), the pages
   whose search tokens contain it, split with the index's own ``separator`` as the site's search
   does (tags dropped, then ``lunr``'s trimmer and lower-casing).
@@ -106,12 +108,20 @@ def reference_figures(page: Path) -> dict[str, object]:
         for sig in tree.root.find("doc-signature")
         for line in sig.text(set()).splitlines()
     ]
+    rows = tree.root.find("doc-section-item")
+    bare_rows = [
+        row
+        for row in rows
+        if not "".join(d.text(set()) for d in row.find("doc-md-description")).strip()
+    ]
     return {
         "raw_roles": len(ROLE.findall(source)),
         "entries": len(entries),
         "entries_without_description": len(undescribed),
         "entries_with_parameters_section": with_params,
         "longest_signature_line": max(signature_lines, default=0),
+        "section_table_rows": len(rows),
+        "section_table_rows_without_description": len(bare_rows),
     }
 
 
