@@ -121,12 +121,19 @@ def _mkdocstrings_options() -> dict[str, Any]:
     raise AssertionError("mkdocs.yml configures no mkdocstrings plugin")
 
 
+def _rooted(extension: Any) -> Any:
+    """An extension given as a file path in mkdocs.yml, relative to the repository root."""
+    if isinstance(extension, str) and extension.endswith(".py"):
+        return str(ROOT / extension)
+    return extension
+
+
 @functools.cache
 def _reference() -> dict[str, tuple[str, griffe.Object]]:
     """Every object the API reference shows, by canonical path, with the module showing it."""
     options = _mkdocstrings_options()
     loader = griffe.GriffeLoader(
-        extensions=griffe.load_extensions(*options.get("extensions", [])),
+        extensions=griffe.load_extensions(*map(_rooted, options.get("extensions", []))),
         docstring_parser=griffe.Parser(options["docstring_style"]),
         docstring_options=options.get("docstring_options", {}),
         search_paths=[str(ROOT)],
@@ -194,22 +201,6 @@ def _parameters(obj: griffe.Object) -> list[str]:
     return [p.name for p in init.parameters if p.name not in ("self", "cls")]
 
 
-def _factory_docs(obj: griffe.Object, name: str) -> set[str]:
-    """The docstring of an attrs field's default factory, which griffe-fieldz would show for a
-    field described nowhere else (``dict``'s, for ``attrs.field(factory=dict)``)."""
-    if not obj.is_class:
-        return set()
-    runtime = griffe.dynamic_import(obj.path)
-    if not attrs.has(runtime):
-        return set()
-    for field in attrs.fields(runtime):
-        factory = getattr(field.default, "factory", None)  # an attrs.Factory default
-        if field.alias == name and factory is not None:
-            doc = getattr(factory, "__doc__", None)
-            return {inspect.cleandoc(doc)} if doc else set()
-    return set()
-
-
 def _problems(path: str, obj: griffe.Object) -> list[str]:
     problems = []
     text = obj.docstring.value if obj.docstring else ""
@@ -227,8 +218,6 @@ def _problems(path: str, obj: griffe.Object) -> list[str]:
     for name in _parameters(obj):
         if not documented.get(name, "").strip():
             problems.append(f"parameter {name!r} not described in Args")
-        elif documented[name] in _factory_docs(obj, name):
-            problems.append(f"parameter {name!r} described by its default factory's docstring")
     if obj.is_function:
         assert isinstance(obj, griffe.Function)
         kinds = {type(section) for section in sections}
