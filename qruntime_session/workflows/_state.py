@@ -22,7 +22,7 @@ from ._model import ArazzoDocument, Workflow
 from ._request import PreparedRequest
 from ._results import StepResult
 from ._trace import AttemptTrace, Masker, PlannedRequest
-from ._validate import split_qualified
+from ._validation import split_qualified
 
 __all__ = [
     "AttemptResult",
