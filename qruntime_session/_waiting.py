@@ -18,7 +18,7 @@ from . import errors
 from ._checks import check_deadline
 from ._job import Job
 from ._models import JobInfo, JobStatus
-from ._retry import PollPolicy
+from ._retry import PollPolicy, wait_limit
 
 if TYPE_CHECKING:
     from ._client import RuntimeClient
@@ -78,9 +78,10 @@ async def as_completed(
     ``timeout`` bounds the whole wait (:class:`JobTimeoutError`; the jobs keep running).
     """
     timeout = check_deadline(timeout)
+    limit, testing = wait_limit(timeout)
     policy = poll if poll is not None else client.poll
     clock = client._clock
-    deadline = None if timeout is None else clock() + timeout
+    deadline = None if limit is None else clock() + limit
     all_jobs = list({job.id: job for job in jobs}.values())
     total = len(all_jobs)
     done = 0
@@ -116,14 +117,24 @@ async def as_completed(
             progress(WaitProgress(done=done, total=total, counts=dict(counts), polls=polls))
         if not any(waiting.values()):
             return
-        delay = policy.interval(polls, random=client._random)
+        # Every pending job in a session: one listing per session per poll, so the session's
+        # short interval costs O(sessions) requests however many jobs are watched.
+        delay = policy.interval(polls, random=client._random, in_session=not waiting.get(None))
         if deadline is not None:
             remaining = deadline - clock()
             if remaining <= 0:
-                left = [jid for watched in waiting.values() for jid in watched]
+                left_jobs = [job for watched in waiting.values() for job in watched.values()]
+                left = [job.id for job in left_jobs]
                 sessions = {sid for sid, watched in waiting.items() if watched}
+                named = ", ".join(
+                    f"{job.id} ({job.last_info.status.value if job.last_info else 'unknown'})"
+                    for job in left_jobs[:5]
+                )
+                more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+                why = " with waiting switched off (the testing mode's deadline)" if testing else ""
                 raise errors.JobTimeoutError(
-                    f"{len(left)} of {total} job(s) were not final after {timeout}s",
+                    f"{len(left)} of {total} job(s) were not final after {limit}s{why}: "
+                    f"{named}{more}",
                     job_id=left[0] if len(left) == 1 else None,
                     job_ids=left,
                     session_id=next(iter(sessions)) if len(sessions) == 1 else None,
