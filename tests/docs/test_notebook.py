@@ -1,11 +1,14 @@
-"""docs/examples/quickstart.ipynb runs on a real kernel against the emulator, and a kernel
-interrupt in the middle of a session closes that session."""
+"""docs/examples/quickstart.ipynb runs on a real kernel -- against the user's configuration
+when there is one, and from an empty environment (it then starts an in-process emulator) --
+and a kernel interrupt in the middle of a session closes that session."""
 
 from __future__ import annotations
 
 import ast
 import asyncio
 import concurrent.futures
+import importlib.util
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -115,25 +118,86 @@ def _stdout(cell: Any) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
 
 
+def _printed_lines(notebook: Any) -> list[str]:
+    printed = "".join(_stdout(cell) for cell in notebook.cells if cell.cell_type == "code")
+    return printed.splitlines()
+
+
+def _counts(lines: list[str]) -> dict[str, int]:
+    job_line = next(line for line in lines if line.startswith("job ") and " counts " in line)
+    counts: dict[str, int] = ast.literal_eval(job_line.split(" counts ", 1)[1])
+    return counts
+
+
+def _errors(notebook: Any) -> list[Any]:
+    return [
+        o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
+
+
+def test_quickstart_notebook_runs_from_an_empty_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No QRUNTIME_*/QISKIT_* variable, no saved account, no config file: the set-up cell says
+    so and starts an emulator in the kernel; the rest runs as written."""
+    for name in list(os.environ):
+        if name.startswith(("QRUNTIME_", "QISKIT_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.qiskit/qiskit-ibm.json, no ~/.config
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(notebook, timeout=180, kernel_name="python3").execute()
+    assert not _errors(notebook)
+    lines = _printed_lines(notebook)
+    assert lines[0].startswith("No usable configuration (no ")
+    assert lines[1] == "Starting a local emulator of the Runtime API in this kernel instead."
+    counts = _counts(lines)
+    assert sum(counts.values()) == 1024
+    assert set(counts) <= {"00", "11"}
+    values = next(line for line in lines if " expectation values " in line)
+    zz, xx, zi = ast.literal_eval(values.split(" expectation values ", 1)[1])
+    assert zz == pytest.approx(1.0, abs=0.1)
+    assert xx == pytest.approx(1.0, abs=0.1)
+    assert zi == pytest.approx(0.0, abs=0.1)
+    assert any(line.startswith("session ") and line.endswith(" closed") for line in lines)
+    histogram = [o for c in notebook.cells for o in c.get("outputs", []) if "data" in o]
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert any("image/png" in o["data"] for o in histogram)
+    else:
+        assert any(line.startswith("matplotlib is not installed") for line in lines)
+
+
+def test_the_notebook_uses_the_primitives_and_isa_circuits() -> None:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "run_sampler(" in code
+    assert "run_estimator(" in code
+    assert "submit_job(" not in code
+    for gate in (" h ", " cx ", "h q", "cx q"):  # only ibm_fez's basis: cz, id, rz, sx, x
+        assert gate not in code
+    setups = [c for c in notebook.cells if c.cell_type == "markdown" and "Set-up cell" in c.source]
+    assert len(setups) == 1
+
+
 def test_quickstart_notebook_runs_and_prints_counts(
     kernel_env: Callable[[dict[str, str]], None],
 ) -> None:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     with ThreadedEmulator(EmulatorConfig(queue_seconds=0.05, run_seconds=0.05)) as server:
-        kernel_env(server.environment())
+        environment = server.environment()
+        kernel_env(environment)
         NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
         sessions = server.call(lambda emu: emu.session_ids)
         states = [server.call(lambda emu, s=s: emu.session(s)["state"]) for s in sessions]
-    printed = "".join(_stdout(cell) for cell in notebook.cells if cell.cell_type == "code")
-    lines = printed.splitlines()
-    job_line = next(line for line in lines if line.startswith("job "))
-    counts = ast.literal_eval(job_line.split(" counts ", 1)[1])
+    lines = _printed_lines(notebook)
+    assert lines[0] == f"Using your configuration: {environment['QRUNTIME_BASE_URL']}"
+    counts = _counts(lines)
     assert sum(counts.values()) == 1024
     assert set(counts) <= {"00", "11"}  # the sim extra simulates the Bell pair
     (session_id,) = sessions
     assert f"session {session_id} closed" in lines
     assert states == ["closed"]
-    assert not any(o.get("output_type") == "error" for c in notebook.cells for o in c.get("outputs", []))
+    assert not _errors(notebook)
 
 
 INTERRUPTED_CELL = """\
