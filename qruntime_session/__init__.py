@@ -71,10 +71,14 @@ def as_completed(
     *,
     timeout: float | None = None,
     poll: PollPolicy | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
 ) -> AsyncIterator[JobInfo]:
     """Yield each job's final :class:`JobInfo` as it finishes, polling with one job list per
-    session per interval (not one request per job). All jobs must share one client."""
+    session per interval (not one request per job). All jobs must share one client.
+
+    ``progress`` is a callback given a :class:`WaitProgress` after each poll, or ``True`` for
+    a progress display (a tqdm bar when tqdm is installed, else a text line on stderr).
+    """
     targets = list(jobs)
     if not targets:
         raise InvalidInputError("as_completed needs at least one job")

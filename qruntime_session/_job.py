@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _telemetry, errors
 from ._checks import check_deadline, check_id, path_segment
+from ._display import JobDisplay
 from ._models import JobInfo, JobMetrics, JobStatus
 from ._retry import PollPolicy, wait_limit
 from ._wire import job_info_from_api, job_metrics_from_api
@@ -38,7 +39,7 @@ def outcome_error(info: JobInfo) -> errors.JobError | None:
     return None
 
 
-class Job:
+class Job(JobDisplay):
     """A job in the Runtime service. Cheap to create; every method sends requests.
 
     ``last_info`` is the most recent :class:`JobInfo` this handle saw (``None`` before any).

@@ -16,6 +16,7 @@ import attrs
 
 from . import errors
 from ._checks import check_deadline
+from ._display import ProgressDisplay
 from ._job import Job
 from ._models import JobInfo, JobStatus
 from ._retry import PollPolicy, wait_limit
@@ -71,12 +72,68 @@ async def as_completed(
     *,
     timeout: float | None = None,
     poll: PollPolicy | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
 ) -> AsyncIterator[JobInfo]:
     """Yield each job's final :class:`JobInfo` as it finishes (already-final jobs first).
 
-    ``timeout`` bounds the whole wait (:class:`JobTimeoutError`; the jobs keep running).
+    Parameters
+    ----------
+    client:
+        The client the jobs belong to.
+    jobs:
+        The jobs to wait on (duplicates are waited on once).
+    timeout:
+        Seconds the whole wait may take (``None``: no bound, except the testing mode's).
+    poll:
+        The polling policy (default: the client's).
+    progress:
+        A callback given a :class:`WaitProgress` after each poll; or ``True`` for a progress
+        display (:class:`ProgressDisplay`: a tqdm bar when tqdm is installed, else a text
+        line on stderr). Off by default.
+
+    Yields
+    ------
+    JobInfo
+        Each job's final info, in the order the jobs finish.
+
+    Raises
+    ------
+    JobTimeoutError
+        ``timeout`` (or the testing deadline) passed first; the jobs keep running.
+    InvalidInputError
+        ``progress`` is neither a callable nor a bool nor ``None``.
     """
+    display = None
+    callback: Progress | None = None
+    if progress is True:
+        targets = list(jobs)
+        display = ProgressDisplay(len({job.id for job in targets}))
+        jobs = targets
+        callback = display
+    elif progress is not False and progress is not None:
+        if not callable(progress):
+            raise errors.InvalidInputError(
+                "progress must be a callable taking a WaitProgress, True, False or None"
+            )
+        callback = progress
+    try:
+        async for info in _as_completed(
+            client, jobs, timeout=timeout, poll=poll, progress=callback
+        ):
+            yield info
+    finally:
+        if display is not None:
+            display.close()
+
+
+async def _as_completed(
+    client: RuntimeClient,
+    jobs: Iterable[Job],
+    *,
+    timeout: float | None,
+    poll: PollPolicy | None,
+    progress: Progress | None,
+) -> AsyncIterator[JobInfo]:
     timeout = check_deadline(timeout)
     limit, testing = wait_limit(timeout)
     policy = poll if poll is not None else client.poll
@@ -149,9 +206,13 @@ async def wait_all(
     *,
     timeout: float | None = None,
     poll: PollPolicy | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
 ) -> list[JobInfo]:
-    """Wait until every job is final; return their final infos in the order given."""
+    """Wait until every job is final; return their final infos in the order given.
+
+    Parameters and errors are those of :func:`as_completed` (``progress=True`` shows a
+    progress display).
+    """
     timeout = check_deadline(timeout)
     targets = list(jobs)
     finals: dict[str, JobInfo] = {}
