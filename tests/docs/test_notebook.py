@@ -160,6 +160,11 @@ def test_quickstart_notebook_runs_from_an_empty_environment(
     assert xx == pytest.approx(1.0, abs=0.1)
     assert zi == pytest.approx(0.0, abs=0.1)
     assert any(line.startswith("session ") and line.endswith(" closed") for line in lines)
+    shown = [o["data"]["text/html"] for c in notebook.cells for o in c.get("outputs", [])
+             if "text/html" in o.get("data", {})]
+    assert [view.split("</strong>")[0].rsplit(">", 1)[1] for view in shown] == [
+        "Session", "Job", "PrimitiveResult: 1 pub"
+    ]
     histogram = [o for c in notebook.cells for o in c.get("outputs", []) if "data" in o]
     if importlib.util.find_spec("matplotlib") is not None:
         assert any("image/png" in o["data"] for o in histogram)
