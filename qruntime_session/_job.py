@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 __all__ = ["Job", "outcome_error"]
 
 log = logging.getLogger("qruntime_session")
+
+#: Session jobs each client is waiting on one by one (``Job.wait``) right now: the poll
+#: interval stretches when there are many (``PollPolicy.interval(concurrent=...)``).
+_session_waits: weakref.WeakKeyDictionary[RuntimeClient, int] = weakref.WeakKeyDictionary()
 
 
 def outcome_error(info: JobInfo) -> errors.JobError | None:
@@ -166,20 +171,36 @@ class Job(JobDisplay):
         clock = self._client._clock
         deadline = None if limit is None else clock() + limit
         number = 0
-        while True:
-            info = await self.info(exclude_params=True)
-            if info.is_final:
-                return info
-            number += 1
-            delay = policy.interval(
-                number, random=self._client._random, in_session=self.session_id is not None
-            )
-            if deadline is not None:
-                remaining = deadline - clock()
-                if remaining <= 0:
-                    raise self._timeout(info, limit, testing=testing)
-                delay = min(delay, remaining)
-            await self._client._sleep(delay)
+        counted = False
+        client = self._client
+        try:
+            while True:
+                info = await self.info(exclude_params=True)
+                if info.is_final:
+                    return info
+                if not counted and self.session_id is not None:
+                    _session_waits[client] = _session_waits.get(client, 0) + 1
+                    counted = True
+                number += 1
+                delay = policy.interval(
+                    number,
+                    random=client._random,
+                    in_session=counted,
+                    concurrent=_session_waits.get(client, 1),
+                )
+                if deadline is not None:
+                    remaining = deadline - clock()
+                    if remaining <= 0:
+                        raise self._timeout(info, limit, testing=testing)
+                    delay = min(delay, remaining)
+                await client._sleep(delay)
+        finally:
+            if counted:
+                left = _session_waits.get(client, 1) - 1
+                if left > 0:
+                    _session_waits[client] = left
+                else:
+                    _session_waits.pop(client, None)
 
     async def result(self, timeout: float | None = None) -> Any:
         """Wait for the job, then return its result.

@@ -80,6 +80,12 @@ def is_retryable_status(status: int, *, unsent_only: bool = False) -> bool:
 #: :func:`set_testing` / :func:`no_waiting` is given another ``deadline``.
 DEFAULT_TESTING_DEADLINE = 5.0
 
+#: How many jobs of one client may be polled at the full session rate at once: beyond this,
+#: the session interval stretches in proportion (never beyond the backoff), so concurrent
+#: ``Job.wait`` calls cost a bounded number of requests per second. ``wait_all`` and
+#: ``as_completed`` list a session's jobs instead: one request per poll however many jobs.
+SESSION_FAST_WAITS = 20
+
 #: The pauses between job polls in testing mode: 1 ms, doubling, at most 50 ms.
 _TESTING_FIRST_PAUSE = 0.001
 _TESTING_MAX_PAUSE = 0.05
@@ -419,7 +425,12 @@ class PollPolicy:
     )
 
     def interval(
-        self, poll_number: int, *, random: Callable[[], float], in_session: bool = False
+        self,
+        poll_number: int,
+        *,
+        random: Callable[[], float],
+        in_session: bool = False,
+        concurrent: int = 1,
     ) -> float:
         """Seconds to wait before poll ``poll_number``.
 
@@ -432,6 +443,10 @@ class PollPolicy:
         in_session:
             Whether every job being polled runs in a session: the wait is then at most
             ``session_interval``.
+        concurrent:
+            How many session jobs of the same client are being waited on one by one at
+            the same time. Above :data:`SESSION_FAST_WAITS` the session interval grows in
+            proportion (never beyond the backoff), which bounds the client's poll rate.
 
         Returns
         -------
@@ -458,5 +473,6 @@ class PollPolicy:
             what="poll_number",
         )
         if in_session and self.session_interval is not None:
-            return min(delay, self.session_interval)
+            stretch = max(1.0, concurrent / SESSION_FAST_WAITS)
+            return min(delay, self.session_interval * stretch)
         return delay

@@ -187,3 +187,36 @@ def test_the_testing_deadline_is_validated(bad: Any) -> None:
     with pytest.raises(errors.InvalidInputError, match="deadline"):
         testing.set_testing(True, deadline=bad)
     assert not testing.is_testing()
+
+
+def test_many_concurrent_session_waits_stretch_the_interval() -> None:
+    """Beyond SESSION_FAST_WAITS one-by-one waits, the session interval grows in proportion,
+    never beyond the backoff: the client's poll rate stays bounded."""
+    policy = qrs.PollPolicy()
+    fast = [policy.interval(9, random=lambda: 0.0, in_session=True, concurrent=n) for n in (1, 20)]
+    assert fast == [0.1, 0.1]
+    assert policy.interval(9, random=lambda: 0.0, in_session=True, concurrent=60) == (
+        pytest.approx(0.3)
+    )
+    backoff = policy.interval(2, random=lambda: 0.0)
+    assert policy.interval(2, random=lambda: 0.0, in_session=True, concurrent=10**6) == backoff
+
+
+async def test_concurrent_waits_on_session_jobs_keep_the_request_rate_bounded() -> None:
+    config = EmulatorConfig(clock=ManualClock(), queue_seconds=None)
+    async with run_emulator(config) as emu:
+        async with qrs.RuntimeClient(
+            base_url=emu.base_url, access_token=emu.token, service_crn=emu.service_crn
+        ) as client:
+            async with client.session("ibm_fez", "batch", on_exit="drain") as session:
+                jobs = [await session.submit_job("sampler", PARAMS) for _ in range(60)]
+                outcomes = await asyncio.gather(
+                    *(job.wait(timeout=1.0) for job in jobs), return_exceptions=True
+                )
+                gets = len(emu.requests_for("get_job"))
+    assert all(isinstance(outcome, errors.JobTimeoutError) for outcome in outcomes)
+    # 60 first polls, then about 60 x 1.0 / 0.3 (the interval stretched 3x); 660 unstretched
+    assert 60 < gets < 400
+    from qruntime_session._job import _session_waits
+
+    assert client not in _session_waits  # every wait took itself off the count
