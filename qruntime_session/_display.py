@@ -272,7 +272,13 @@ class ProgressDisplay:
         return self._bar is not None
 
     def __call__(self, progress: Any) -> None:
-        """Show one poll's :class:`~qruntime_session.WaitProgress`."""
+        """Show one poll's progress.
+
+        Parameters
+        ----------
+        progress:
+            The :class:`~qruntime_session.WaitProgress` of the poll.
+        """
         if self._closed:
             return
         if self._bar is not None:
@@ -288,12 +294,21 @@ class ProgressDisplay:
         stream.flush()
         self._width = max(self._width, len(line))
 
-    def close(self) -> None:
-        """End the display (the bar closes; the text line ends with a newline)."""
+    def close(self, *, done: int | None = None) -> None:
+        """End the display (the bar closes; the text line ends with a newline).
+
+        Parameters
+        ----------
+        done:
+            How many jobs were final in the end, when known: a bar that no poll moved (every
+            job was already final) is brought up to it before closing.
+        """
         if self._closed:
             return
         self._closed = True
         if self._bar is not None:
+            if done is not None and done > self._bar.n:
+                self._bar.update(done - self._bar.n)
             self._bar.close()
         elif self._width:
             stream = self._stream if self._stream is not None else sys.stderr

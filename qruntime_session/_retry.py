@@ -147,7 +147,14 @@ def attempts_cap() -> int | None:
 
 
 def testing_deadline() -> float | None:
-    """The testing mode's bound on a job wait (seconds), or ``None`` when the mode is off."""
+    """The testing mode's bound on a job wait.
+
+    Returns
+    -------
+    float | None
+        Seconds (the ``deadline`` given to :func:`set_testing` / :func:`no_waiting`), or
+        ``None`` while the testing mode is off.
+    """
     return _TESTING.deadline if _TESTING.enabled else None
 
 

@@ -116,14 +116,16 @@ async def as_completed(
                 "progress must be a callable taking a WaitProgress, True, False or None"
             )
         callback = progress
+    finished = 0
     try:
         async for info in _as_completed(
             client, jobs, timeout=timeout, poll=poll, progress=callback
         ):
+            finished += 1
             yield info
     finally:
         if display is not None:
-            display.close()
+            display.close(done=finished)
 
 
 async def _as_completed(

@@ -167,6 +167,11 @@ async def test_progress_uses_tqdm_when_installed(
     assert bar.postfix == "Completed 2"
     assert bar.closed
     assert capsys.readouterr().err == ""
+    FakeTqdm.made.clear()  # all already final: no poll moves the bar; closing brings it up
+    assert len([info async for info in qrs.as_completed(jobs, progress=True)]) == 2
+    (again,) = FakeTqdm.made
+    assert again.n == 2
+    assert again.closed
 
 
 def test_text_display_rewrites_one_line_and_ends_it() -> None:
