@@ -14,7 +14,7 @@ from qruntime_session import errors, testing
 from qruntime_session.emulator import EmulatorConfig, ManualClock, run_emulator
 from tests.conftest import RecordingSleep
 
-PARAMS = {"pubs": [["OPENQASM 3.0;", None, 8]], "version": 2}
+PARAMS: dict[str, Any] = {"pubs": [], "version": 2}  # nothing to simulate: no worker threads
 
 
 async def standalone_job(client: qrs.RuntimeClient) -> qrs.Job:

@@ -7,8 +7,12 @@ from __future__ import annotations
 import ast
 import asyncio
 import concurrent.futures
+import contextlib
 import importlib.util
 import os
+import shlex
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +24,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from qruntime_session import RuntimeClient
 from qruntime_session.emulator import Emulator, EmulatorConfig, run_emulator
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "docs" / "examples" / "quickstart.ipynb"
@@ -184,24 +189,68 @@ def test_the_notebook_uses_the_primitives_and_isa_circuits() -> None:
     assert len(setups) == 1
 
 
+@contextlib.contextmanager
+def emulator_process() -> Iterator[dict[str, str]]:
+    """``qruntime-session emulator`` in its own process; yields the variables it exports.
+
+    A process, not a thread of this one: the emulator simulates circuits with qiskit in
+    worker threads, and qiskit objects made in a thread that has ended have crashed (SIGSEGV)
+    a later test's qiskit calls in this process.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QRUNTIME_", "QISKIT_"))}
+    command = [sys.executable, "-m", "qruntime_session", "emulator", "--port", "0",
+               "--queue-seconds", "0.05", "--run-seconds", "0.05"]
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    try:
+        assert server.stdout is not None
+        exports: dict[str, str] = {}
+        for line in server.stdout:
+            if line.startswith("export "):
+                name, _, value = shlex.split(line[len("export ") :])[0].partition("=")
+                exports[name] = value
+            if line.startswith("Press Ctrl+C"):
+                break
+        yield exports
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+async def _session_and_jobs(exports: dict[str, str], session_id: str) -> tuple[str, list[Any]]:
+    async with RuntimeClient(
+        base_url=exports["QRUNTIME_BASE_URL"],
+        access_token=exports["QRUNTIME_ACCESS_TOKEN"],
+        service_crn=exports["QISKIT_IBM_INSTANCE"],
+    ) as client:
+        response = await client.transport.request("GET", f"/v1/sessions/{session_id}")
+        return response.json()["state"], await client.list_jobs()
+
+
 def test_quickstart_notebook_runs_and_prints_counts(
     kernel_env: Callable[[dict[str, str]], None],
 ) -> None:
+    """With the user's configuration (here: the variables the emulator command exports)."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    with ThreadedEmulator(EmulatorConfig(queue_seconds=0.05, run_seconds=0.05)) as server:
-        environment = server.environment()
-        kernel_env(environment)
+    with emulator_process() as exports:
+        kernel_env(exports)
         NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
-        sessions = server.call(lambda emu: emu.session_ids)
-        states = [server.call(lambda emu, s=s: emu.session(s)["state"]) for s in sessions]
-    lines = _printed_lines(notebook)
-    assert lines[0] == f"Using your configuration: {environment['QRUNTIME_BASE_URL']}"
+        lines = _printed_lines(notebook)
+        closed = [line for line in lines if line.startswith("session ")]
+        assert len(closed) == 1
+        session_id = closed[0].split()[1]
+        state, jobs = asyncio.run(_session_and_jobs(exports, session_id))
+    assert lines[0] == f"Using your configuration: {exports['QRUNTIME_BASE_URL']}"
     counts = _counts(lines)
     assert sum(counts.values()) == 1024
     assert set(counts) <= {"00", "11"}  # the sim extra simulates the Bell pair
-    (session_id,) = sessions
-    assert f"session {session_id} closed" in lines
-    assert states == ["closed"]
+    assert closed == [f"session {session_id} closed"]
+    assert state == "closed"
+    assert sorted(job.program_id for job in jobs) == ["estimator", "sampler"]
+    assert {job.session_id for job in jobs} == {session_id}
     assert not _errors(notebook)
 
 
