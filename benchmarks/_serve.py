@@ -3,10 +3,9 @@
     python -m benchmarks._serve [--queue-seconds S] [--run-seconds S] [--prefill N]
         [--log-size N]
 
-Prints one JSON line (``base_url``, ``origin``, ``token``, ``api_key``, ``service_crn``,
-``pid``) once it listens, then
-serves until killed. ``--prefill N`` stores N finished jobs first (straight into the store,
-without HTTP), for the "jobs stored" figures.
+Prints one JSON line (``base_url``, ``origin``, ``iam_url``, ``token``, ``api_key``,
+``service_crn``, ``pid``) once it listens, then serves until killed. ``--prefill N`` stores
+N finished jobs first (straight into the store, without HTTP), for the "jobs stored" figures.
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ async def main(argv: list[str]) -> None:
         line = {
             "base_url": emu.base_url,
             "origin": emu.origin,
+            "iam_url": emu.iam_url,
             "token": emu.token,
             "api_key": emu.api_key,
             "service_crn": emu.service_crn,

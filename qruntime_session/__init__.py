@@ -72,7 +72,7 @@ def as_completed(
     *,
     timeout: float | None = None,
     poll: PollPolicy | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
 ) -> AsyncIterator[JobInfo]:
     """Yield each job's final [`JobInfo`][qruntime_session.JobInfo] as it finishes.
 
@@ -85,7 +85,8 @@ def as_completed(
         timeout: Seconds to wait for all of them; ``None`` waits as long as it takes.
         poll: How often to poll (default: the client's policy).
         progress: Called with a [`WaitProgress`][qruntime_session.WaitProgress] after every
-            poll (jobs done, total, counts by status).
+            poll (jobs done, total, counts by status), or ``True`` for a progress display (a
+            tqdm bar when tqdm is installed, else a text line on stderr).
 
     Returns:
         An async iterator of the jobs' final ``JobInfo``, in the order they finish.

@@ -19,7 +19,11 @@ The testing switch
 [`RetryPolicy.next_delay`][qruntime_session.RetryPolicy.next_delay] answer ``0.0`` (never
 wait) and caps the number of attempts, and makes every
 [`PollPolicy.interval`][qruntime_session.PollPolicy.interval] answer ``0.0``. The transport and
-``Job.wait`` need not know about it: they ask the policy and obey.
+``Job.wait`` need not know about it: they ask the policy and obey. Job polling does not spin
+either: it pauses briefly (1 ms, doubling up to 50 ms) so that the event loop -- and an
+in-process emulator on a manual clock -- gets the time, and every wait is bounded by the
+mode's ``deadline`` (``wait_limit``), so a job nothing will finish ends in
+[`JobTimeoutError`][qruntime_session.errors.JobTimeoutError] instead of hanging a test run.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import attrs
 from .errors import InvalidInputError
 
 __all__ = [
+    "DEFAULT_TESTING_DEADLINE",
     "RETRYABLE_STATUSES",
     "UNSENT_SAFE_STATUSES",
     "PollPolicy",
@@ -47,6 +52,8 @@ __all__ = [
     "no_waiting",
     "parse_retry_after",
     "set_testing",
+    "testing_deadline",
+    "wait_limit",
 ]
 
 RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
@@ -80,33 +87,60 @@ def is_retryable_status(status: int, *, unsent_only: bool = False) -> bool:
 # -- the global testing switch --------------------------------------------------------------
 
 
+#: How long (seconds) a job wait may last while the testing mode is on, unless
+#: ``set_testing`` / ``no_waiting`` is given another ``deadline``.
+DEFAULT_TESTING_DEADLINE = 5.0
+
+#: How many jobs of one client may be polled at the full session rate at once: beyond this,
+#: the session interval stretches in proportion (never beyond the backoff), so concurrent
+#: ``Job.wait`` calls cost a bounded number of requests per second. ``wait_all`` and
+#: ``as_completed`` list a session's jobs instead: one request per poll however many jobs.
+SESSION_FAST_WAITS = 20
+
+#: The pauses between job polls in testing mode: 1 ms, doubling, at most 50 ms.
+_TESTING_FIRST_PAUSE = 0.001
+_TESTING_MAX_PAUSE = 0.05
+
+
 @attrs.define
 class _TestingState:
     enabled: bool = False
     attempts: int = 1
+    deadline: float = DEFAULT_TESTING_DEADLINE
 
 
 _TESTING = _TestingState()
 
 
-def set_testing(enabled: bool, *, attempts: int = 1) -> None:
+def set_testing(
+    enabled: bool, *, attempts: int = 1, deadline: float = DEFAULT_TESTING_DEADLINE
+) -> None:
     """Turn the testing mode on or off for the whole process.
 
     While on, retries never wait (every delay is ``0.0``), each call makes at most
     ``attempts`` attempts (the policy's own ``max_attempts`` still applies when it is lower),
-    and job polling never waits either.
+    job polling pauses only briefly (1 ms, doubling up to 50 ms: it yields to the event loop
+    rather than spinning), and no job wait lasts longer than ``deadline`` seconds.
 
     Args:
         enabled: ``True`` to switch the testing mode on, ``False`` to switch it off.
         attempts: The most attempts any call makes while the mode is on (at least 1).
+        deadline: The longest a ``Job.wait``, ``Job.result``, ``wait_all`` or ``as_completed``
+            may wait while the mode is on (seconds, ``> 0``); past it they raise
+            [`JobTimeoutError`][qruntime_session.errors.JobTimeoutError] naming the job and
+            its status.
 
     Raises:
-        InvalidInputError: ``attempts`` is not an integer of at least 1.
+        InvalidInputError: ``attempts`` is not an integer of at least 1, or ``deadline`` is
+            not a finite number ``> 0``.
     """
     if not _is_int(attempts) or attempts < 1:
         raise InvalidInputError("attempts must be an integer >= 1")
+    if not _is_number(deadline) or not 0 < deadline < math.inf:
+        raise InvalidInputError("deadline must be a finite number > 0")
     _TESTING.enabled = bool(enabled)
     _TESTING.attempts = attempts
+    _TESTING.deadline = float(deadline)
 
 
 def is_testing() -> bool:
@@ -124,25 +158,55 @@ def attempts_cap() -> int | None:
     return _TESTING.attempts if _TESTING.enabled else None
 
 
+def testing_deadline() -> float | None:
+    """The testing mode's bound on a job wait.
+
+    Returns:
+        Seconds (the ``deadline`` given to ``set_testing`` / ``no_waiting``), or ``None``
+        while the testing mode is off.
+    """
+    return _TESTING.deadline if _TESTING.enabled else None
+
+
+def wait_limit(timeout: float | None) -> tuple[float | None, bool]:
+    """The bound a job wait obeys, and whether it is the testing mode's deadline.
+
+    Args:
+        timeout: The caller's timeout in seconds (already validated), or ``None`` for none.
+
+    Returns:
+        ``timeout`` lowered to ``testing_deadline()`` while the testing mode is on, and
+        ``True`` when that deadline is the lower of the two.
+    """
+    deadline = testing_deadline()
+    if deadline is not None and (timeout is None or deadline < timeout):
+        return deadline, True
+    return timeout, False
+
+
 @contextlib.contextmanager
-def no_waiting(*, attempts: int = 1) -> Iterator[None]:
+def no_waiting(
+    *, attempts: int = 1, deadline: float = DEFAULT_TESTING_DEADLINE
+) -> Iterator[None]:
     """Turn the testing mode on inside a ``with`` block; the previous state comes back after.
 
     Args:
         attempts: The most attempts any call makes inside the block (at least 1).
+        deadline: The longest any job wait lasts inside the block, in seconds.
 
     Returns:
         A context manager; nothing is bound by ``with … as``.
 
     Raises:
-        InvalidInputError: ``attempts`` is not an integer of at least 1.
+        InvalidInputError: ``attempts`` is not an integer of at least 1, or ``deadline`` is
+            not a finite number ``> 0``.
     """
-    previous = (_TESTING.enabled, _TESTING.attempts)
-    set_testing(True, attempts=attempts)
+    previous = (_TESTING.enabled, _TESTING.attempts, _TESTING.deadline)
+    set_testing(True, attempts=attempts, deadline=deadline)
     try:
         yield
     finally:
-        _TESTING.enabled, _TESTING.attempts = previous
+        _TESTING.enabled, _TESTING.attempts, _TESTING.deadline = previous
 
 
 # -- validators -----------------------------------------------------------------------------
@@ -163,6 +227,11 @@ def _name(instance: object, attribute: attrs.Attribute[Any]) -> str:
 def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not _is_number(value) or not value >= 0:
         raise InvalidInputError(f"{_name(instance, attribute)} must be a number >= 0")
+
+
+def _optional_non_negative(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (not _is_number(value) or not value >= 0):
+        raise InvalidInputError(f"{_name(instance, attribute)} must be None or a number >= 0")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -396,7 +465,10 @@ class PollPolicy:
 
     The wait before poll number *n* (1 for the first wait) is
     ``min(max_interval, initial * multiplier ** (n - 1))`` minus a random share of up to
-    ``jitter`` of it. In testing mode every interval is ``0.0``.
+    ``jitter`` of it. A job in a session is polled at least every ``session_interval``
+    seconds (0.1 s, as IBM's own client does there), so the next step of an iterative
+    session loop starts as soon as the previous job ends; ``None`` lets session jobs back
+    off too. In testing mode (``set_testing``) the pauses are 1 ms, doubling up to 50 ms.
     """
 
     initial: float = attrs.field(default=0.5, validator=_non_negative)
@@ -407,20 +479,42 @@ class PollPolicy:
     """Growth of the wait from one poll to the next (at least 1)."""
     jitter: float = attrs.field(default=0.25, validator=_fraction)
     """The largest share (0 to 1) of a wait removed at random."""
+    session_interval: float | None = attrs.field(
+        default=0.1, validator=_optional_non_negative
+    )
+    """The longest wait between two polls of jobs that all run in a session (``None``: no cap)."""
 
-    def interval(self, poll_number: int, *, random: Callable[[], float]) -> float:
+    def interval(
+        self,
+        poll_number: int,
+        *,
+        random: Callable[[], float],
+        in_session: bool = False,
+        concurrent: int = 1,
+    ) -> float:
         """Seconds to wait before poll ``poll_number``.
 
         Args:
             poll_number: 1 for the first wait, 2 for the second, and so on.
             random: Returns a float in ``[0, 1]``, for the jitter.
+            in_session: Whether every job being polled runs in a session: the wait is then
+                at most ``session_interval``.
+            concurrent: How many session jobs of the same client are being waited on one by
+                one at the same time. Above ``SESSION_FAST_WAITS`` the session interval grows
+                in proportion (never beyond the backoff), which bounds the client's poll rate.
 
         Returns:
-            The wait in seconds (``0.0`` in testing mode).
+            The wait in seconds.
 
         Raises:
-            ValueError: ``poll_number`` is not an integer of at least 1.
+            ValueError: ``poll_number`` is not an integer of at least 1, or ``random()`` left
+                ``[0, 1]``.
         """
+        if is_testing():
+            if not _is_int(poll_number) or poll_number < 1:
+                raise ValueError("poll_number must be an integer >= 1")
+            exponent = min(poll_number - 1, 16)
+            return min(_TESTING_MAX_PAUSE, _TESTING_FIRST_PAUSE * 2.0**exponent)
         delay = _exponential(
             poll_number,
             initial=self.initial,
@@ -430,4 +524,7 @@ class PollPolicy:
             random=random,
             what="poll_number",
         )
-        return 0.0 if is_testing() else delay
+        if in_session and self.session_interval is not None:
+            stretch = max(1.0, concurrent / SESSION_FAST_WAITS)
+            return min(delay, self.session_interval * stretch)
+        return delay

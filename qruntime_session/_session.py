@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 from . import _telemetry, _warnings, errors
 from ._checks import check_id, path_segment
 from ._client import RuntimeClient
+from ._display import SessionDisplay
 from ._job import Job
 from ._models import JobInfo, SessionDetails, SessionMode, SessionState
 from ._retry import PollPolicy
@@ -167,7 +168,7 @@ async def _shielded(awaitable: Awaitable[T]) -> T:
     return task.result()
 
 
-class Session:
+class Session(SessionDisplay):
     """A Qiskit Runtime session, opened on ``async with`` and closed on every exit.
 
     ``Session(backend, mode)`` without ``client=`` builds a :class:`RuntimeClient` from the
@@ -690,9 +691,12 @@ class Session:
         *,
         timeout: float | None = None,
         poll: PollPolicy | None = None,
-        progress: Progress | None = None,
+        progress: Progress | bool | None = None,
     ) -> list[JobInfo]:
-        """Wait until every job (default: all submitted here) is final; one list per poll."""
+        """Wait until every job (default: all submitted here) is final; one list per poll.
+
+        ``progress=True`` shows a progress display (tqdm when installed, else a text line).
+        """
         targets = list(self._jobs.values()) if jobs is None else list(jobs)
         return await wait_all(self.client, targets, timeout=timeout, poll=poll, progress=progress)
 
@@ -702,9 +706,12 @@ class Session:
         *,
         timeout: float | None = None,
         poll: PollPolicy | None = None,
-        progress: Progress | None = None,
+        progress: Progress | bool | None = None,
     ) -> AsyncIterator[JobInfo]:
-        """Yield each job's final :class:`JobInfo` as it finishes; one list per poll."""
+        """Yield each job's final :class:`JobInfo` as it finishes; one list per poll.
+
+        ``progress=True`` shows a progress display (tqdm when installed, else a text line).
+        """
         targets = list(self._jobs.values()) if jobs is None else list(jobs)
         return as_completed(self.client, targets, timeout=timeout, poll=poll, progress=progress)
 

@@ -17,13 +17,31 @@ While the testing mode is on:
 
 * a retried request never waits (every backoff and every ``Retry-After`` counts as 0 s);
 * each call makes at most ``attempts`` attempts (a policy allowing fewer keeps its own limit);
-* ``Job.wait`` polls without pausing.
+* job polling pauses only briefly (1 ms, doubling up to 50 ms): it yields to the event loop,
+  and so to an in-process emulator, instead of spinning;
+* no job wait (``Job.wait``/``Job.result``, ``wait_all``, ``as_completed``, ``Job.statuses``)
+  lasts longer than ``deadline`` seconds (default :data:`DEFAULT_TESTING_DEADLINE`, 5 s): a
+  job that nothing finishes -- say the emulator holds it (``queue_seconds=None``) on a
+  manual clock -- ends in :class:`~qruntime_session.errors.JobTimeoutError` naming the job
+  and its status, instead of hanging the test run.
 
 The switch is process-wide, like the one in *stamina* it is modelled on.
 """
 
 from __future__ import annotations
 
-from qruntime_session._retry import is_testing, no_waiting, set_testing
+from qruntime_session._retry import (
+    DEFAULT_TESTING_DEADLINE,
+    is_testing,
+    no_waiting,
+    set_testing,
+    testing_deadline,
+)
 
-__all__ = ["is_testing", "no_waiting", "set_testing"]
+__all__ = [
+    "DEFAULT_TESTING_DEADLINE",
+    "is_testing",
+    "no_waiting",
+    "set_testing",
+    "testing_deadline",
+]

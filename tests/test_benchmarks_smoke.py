@@ -38,6 +38,7 @@ def test_benchmark_suite_runs_quick(tmp_path: Path) -> None:
         "P6cli",
         "P7",
         "P7stored",
+        "P8",
         "sessions",
     }
     for row in data["rows"]:
@@ -50,6 +51,9 @@ def test_benchmark_suite_runs_quick(tmp_path: Path) -> None:
     p3 = next(row for row in data["rows"] if row["figure"] == "P3")
     assert set(p3["by_order"]) == {"at once", "in order", "reverse", "random"}
     assert all(c["wait_all"] < c["per_job"] for c in p3["requests"].values())
+    p8 = next(row for row in data["rows"] if row["figure"] == "P8")
+    assert p8["pickup"]["sdk"]["n"] == 2
+    assert 0 <= p8["pickup"]["sdk"]["p50"] < 2.0
     assert data["context"]["mode"] == "quick"
     assert "plot skipped: --no-plot" in data["notes"]
     assert "P6cli" in done.stdout

@@ -11,6 +11,7 @@ import math
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import Any, Generic, SupportsIndex, TypeVar, overload
 
+from .._display import ResultDisplay
 from ._arrays import axis_index
 
 __all__ = [
@@ -267,7 +268,7 @@ class DataBin:
         return f"DataBin({', '.join(parts)})"
 
 
-class PubResult:
+class PubResult(ResultDisplay):
     """The result of one pub: ``data`` (a :class:`DataBin`) and ``metadata``.
 
     Estimator pubs give a plain ``PubResult`` (as in qiskit): ``data.evs``, ``data.stds`` and
@@ -319,7 +320,7 @@ class SamplerPubResult(PubResult):
 PubT = TypeVar("PubT", bound=PubResult, covariant=True)
 
 
-class PrimitiveResult(Sequence[PubT], Generic[PubT]):
+class PrimitiveResult(Sequence[PubT], Generic[PubT], ResultDisplay):
     """A sampler or estimator job's result: one pub result per pub, plus ``metadata``.
 
     ``len(result)``, ``result[i]``, iteration, as qiskit's ``PrimitiveResult``.
