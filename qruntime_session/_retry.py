@@ -87,9 +87,9 @@ def is_retryable_status(status: int, *, unsent_only: bool = False) -> bool:
 # -- the global testing switch --------------------------------------------------------------
 
 
-#: How long (seconds) a job wait may last while the testing mode is on, unless
-#: ``set_testing`` / ``no_waiting`` is given another ``deadline``.
 DEFAULT_TESTING_DEADLINE = 5.0
+"""Seconds a job wait may last while the testing mode is on, unless ``set_testing`` /
+``no_waiting`` is given another ``deadline``."""
 
 #: How many jobs of one client may be polled at the full session rate at once: beyond this,
 #: the session interval stretches in proportion (never beyond the backoff), so concurrent

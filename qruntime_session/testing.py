@@ -20,10 +20,10 @@ While the testing mode is on:
 * job polling pauses only briefly (1 ms, doubling up to 50 ms): it yields to the event loop,
   and so to an in-process emulator, instead of spinning;
 * no job wait (``Job.wait``/``Job.result``, ``wait_all``, ``as_completed``, ``Job.statuses``)
-  lasts longer than ``deadline`` seconds (default :data:`DEFAULT_TESTING_DEADLINE`, 5 s): a
+  lasts longer than ``deadline`` seconds (default ``DEFAULT_TESTING_DEADLINE``, 5 s): a
   job that nothing finishes -- say the emulator holds it (``queue_seconds=None``) on a
-  manual clock -- ends in :class:`~qruntime_session.errors.JobTimeoutError` naming the job
-  and its status, instead of hanging the test run.
+  manual clock -- ends in [`JobTimeoutError`][qruntime_session.errors.JobTimeoutError]
+  naming the job and its status, instead of hanging the test run.
 
 The switch is process-wide, like the one in *stamina* it is modelled on.
 """
