@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _telemetry, errors
+from ._api import RuntimeApi
 from ._checks import check_deadline, check_id, path_segment
 from ._models import JobInfo, JobMetrics, JobStatus
 from ._retry import PollPolicy
 from ._wire import job_info_from_api, job_metrics_from_api
-
-if TYPE_CHECKING:
-    from ._client import RuntimeClient
 
 __all__ = ["Job", "outcome_error"]
 
@@ -48,7 +46,7 @@ class Job:
         self,
         job_id: str,
         *,
-        client: RuntimeClient,
+        client: RuntimeApi,
         session_id: str | None = None,
         program_id: str | None = None,
     ) -> None:
@@ -161,10 +159,8 @@ class Job:
         body = await self.result_json(timeout)
         if self.program_id not in ("sampler", "estimator"):
             return body
-        from .primitives._decode import decode_primitive_result
-
         try:
-            return decode_primitive_result(
+            return self._client.decode_result(
                 body, program_id=self.program_id, job_id=self.id, session_id=self.session_id
             )
         except errors.QRuntimeError as exc:

@@ -23,11 +23,11 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from . import _telemetry, _warnings, errors
+from ._api import RuntimeApi
 from ._checks import check_id, path_segment
-from ._client import RuntimeClient
 from ._job import Job
 from ._models import JobInfo, SessionDetails, SessionMode, SessionState
 from ._retry import PollPolicy
@@ -41,11 +41,9 @@ from ._wire import (
     session_details_from_api,
     update_session_body,
 )
+from .primitives import EstimatorJob, SamplerJob, estimator_params, sampler_params
 
-if TYPE_CHECKING:
-    from .primitives import EstimatorJob, SamplerJob
-
-__all__ = ["OnExit", "Session"]
+__all__ = ["BaseSession", "OnExit"]
 
 log = logging.getLogger("qruntime_session")
 
@@ -167,27 +165,30 @@ async def _shielded(awaitable: Awaitable[T]) -> T:
     return task.result()
 
 
-class Session:
+class BaseSession:
     """A Qiskit Runtime session, opened on ``async with`` and closed on every exit.
 
-    ``Session(backend, mode)`` without ``client=`` builds a :class:`RuntimeClient` from the
-    environment and closes it on exit; for more than a script, share one client and use
-    :meth:`RuntimeClient.session`.
+    This is the session's machinery, on a :class:`RuntimeApi`; the public
+    :class:`qruntime_session.Session` (``_client.py``) adds only which client it builds when
+    given none (:meth:`_new_client`).
     """
+
+    #: The clients it accepts, and the one it builds when given none.
+    _client_class: type[RuntimeApi] = RuntimeApi
 
     def __init__(
         self,
         backend: str,
         mode: SessionMode | str,
         *,
-        client: RuntimeClient | None = None,
+        client: RuntimeApi | None = None,
         on_exit: OnExit = "close",
     ) -> None:
         if not is_nonempty_str(backend):
             raise errors.InvalidInputError("backend must be a non-empty string, e.g. 'ibm_fez'")
         if on_exit not in ("close", "drain"):
             raise errors.InvalidInputError(f"on_exit must be 'close' or 'drain', not {on_exit!r}")
-        if client is not None and not isinstance(client, RuntimeClient):
+        if client is not None and not isinstance(client, self._client_class):
             raise errors.InvalidInputError("client must be a RuntimeClient")
         self.backend = backend
         self.mode = _parse_mode(mode)
@@ -235,10 +236,10 @@ class Session:
         cls,
         session_id: str,
         *,
-        client: RuntimeClient,
+        client: RuntimeApi,
         backend: str | None = None,
         on_exit: OnExit = "close",
-    ) -> Session:
+    ) -> Self:
         """A handle on an existing session: entering it reads ``GET /v1/sessions/{id}``
         instead of creating one; exiting closes (or drains) it like any other.
 
@@ -259,8 +260,12 @@ class Session:
             f"on_exit={self.on_exit!r}, status={self._status.value!r})"
         )
 
+    def _new_client(self) -> RuntimeApi:
+        """The client a session given none builds (and closes on exit)."""
+        return self._client_class()
+
     @property
-    def client(self) -> RuntimeClient:
+    def client(self) -> RuntimeApi:
         """The :class:`RuntimeClient` the session sends through.
 
         A session that builds its own client has none before it is entered
@@ -284,7 +289,7 @@ class Session:
             )
         self._status = _State.OPENING
         if self._client is None:
-            self._client = RuntimeClient()
+            self._client = self._new_client()
         try:
             if self._attach_id is not None:
                 details = await self._read_details(self._attach_id)
@@ -384,7 +389,7 @@ class Session:
 
     # -- jobs ---------------------------------------------------------------------------
 
-    def _require_open(self, what: str) -> RuntimeClient:
+    def _require_open(self, what: str) -> RuntimeApi:
         if self._status is not _State.OPEN:
             when = (
                 "before the session is entered"
@@ -451,8 +456,6 @@ class Session:
         Pubs are checked before anything is sent (see ``docs/results.md``); the returned job's
         ``result()`` is a ``PrimitiveResult``.
         """
-        from .primitives import SamplerJob, sampler_params
-
         self._require_open("submit a job")
         params = sampler_params(pubs, shots=shots, options=options, support_qiskit=support_qiskit)
         job = await self.submit_job("sampler", params, tags=tags)
@@ -470,8 +473,6 @@ class Session:
         tags: Sequence[str] = (),
     ) -> EstimatorJob:
         """Submit a V2 ``estimator`` job built from ``pubs`` through :meth:`submit_job`."""
-        from .primitives import EstimatorJob, estimator_params
-
         self._require_open("submit a job")
         params = estimator_params(
             pubs, precision=precision, options=options, support_qiskit=support_qiskit
@@ -481,7 +482,7 @@ class Session:
         self._jobs[job.id] = typed
         return typed
 
-    async def _post_once(self, client: RuntimeClient, body: Mapping[str, Any]) -> str:
+    async def _post_once(self, client: RuntimeApi, body: Mapping[str, Any]) -> str:
         while self._gate is not None:  # a recovery is listing this session's jobs
             await self._gate.wait()
         await client._pace_submission()
@@ -513,7 +514,7 @@ class Session:
                 self._idle.set()
 
     async def _post_job(
-        self, client: RuntimeClient, body: Mapping[str, Any], submission_tag: str | None
+        self, client: RuntimeApi, body: Mapping[str, Any], submission_tag: str | None
     ) -> str:
         resubmissions = 0
         while True:
@@ -562,7 +563,7 @@ class Session:
 
     async def _recover(
         self,
-        client: RuntimeClient,
+        client: RuntimeApi,
         body: Mapping[str, Any],
         submission_tag: str | None,
         ambiguous: errors.QRuntimeError,
@@ -599,7 +600,7 @@ class Session:
 
     async def _look(
         self,
-        client: RuntimeClient,
+        client: RuntimeApi,
         body: Mapping[str, Any],
         submission_tag: str | None,
         ambiguous: errors.QRuntimeError,
@@ -669,8 +670,8 @@ class Session:
         client = self.client
         job = self._jobs.get(job_id)
         if job is None:
-            job = client.job(job_id)
-            job.session_id = self.id
+            client._known_job_ids.add(job_id)
+            job = Job(job_id, client=client, session_id=self.id)
             self._jobs[job_id] = job
         return job
 
@@ -787,7 +788,7 @@ class Session:
         self.client._open_sessions[self.id] = self.backend
         self._registered = True
 
-    async def _delete_close(self, client: RuntimeClient) -> None:
+    async def _delete_close(self, client: RuntimeApi) -> None:
         """``DELETE …/close``, sent again after a garbled 2xx (the close is idempotent)."""
         assert self.id is not None
         transport = client.transport

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import collections
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
 
 import attrs
 
 from . import errors
+from ._api import RuntimeApi
 from ._checks import check_deadline
 from ._job import Job
 from ._models import JobInfo, JobStatus
 from ._retry import PollPolicy
-
-if TYPE_CHECKING:
-    from ._client import RuntimeClient
 
 __all__ = ["Progress", "WaitProgress", "as_completed", "wait_all"]
 
@@ -40,7 +37,7 @@ Progress = Callable[[WaitProgress], None]
 
 
 async def _poll_session(
-    client: RuntimeClient, session_id: str, watched: dict[str, Job]
+    client: RuntimeApi, session_id: str, watched: dict[str, Job]
 ) -> list[JobInfo]:
     """One poll of one session: refresh watched jobs; return the newly final ones."""
     still_pending: set[str] = set()
@@ -66,7 +63,7 @@ async def _poll_session(
 
 
 async def as_completed(
-    client: RuntimeClient,
+    client: RuntimeApi,
     jobs: Iterable[Job],
     *,
     timeout: float | None = None,
@@ -133,7 +130,7 @@ async def as_completed(
 
 
 async def wait_all(
-    client: RuntimeClient,
+    client: RuntimeApi,
     jobs: Iterable[Job],
     *,
     timeout: float | None = None,
