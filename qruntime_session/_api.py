@@ -24,15 +24,29 @@ import aiohttp
 
 from . import errors
 from ._auth import IAMApiKeyAuth, StaticTokenAuth
-from ._checks import check_id, check_positive_int
+from ._checks import check_id, check_positive_int, path_segment
 from ._config import ClientConfig
-from ._models import JobInfo
+from ._models import JobInfo, SessionDetails, SessionMode, SessionState
 from ._retry import PollPolicy, RetryPolicy
 from ._timeouts import Timeouts
 from ._transport import Authenticator, Transport
-from ._wire import is_nonempty_str, jobs_page_from_api
+from ._wire import (
+    create_session_body,
+    is_nonempty_str,
+    jobs_page_from_api,
+    response_id,
+    session_details_from_api,
+    update_session_body,
+)
 
-__all__ = ["RuntimeApi"]
+__all__ = [
+    "RuntimeApi",
+    "close_session",
+    "create_job",
+    "create_session",
+    "get_session",
+    "stop_accepting_jobs",
+]
 
 log = logging.getLogger("qruntime_session")
 
@@ -337,3 +351,113 @@ class RuntimeApi:
         Here: the JSON as sent. :class:`RuntimeClient` decodes it into a ``PrimitiveResult``.
         """
         return body
+
+
+# -- the session and job-creation requests ---------------------------------------------------
+# What a session sends, one function per operation of the seed workflow and the API; the
+# session decides when, and what a failure means (``_session.py``, ``_submission.py``).
+
+
+async def create_session(
+    api: RuntimeApi, backend: str, mode: SessionMode
+) -> tuple[str, SessionState]:
+    """``POST /v1/sessions``: the new session's id and the state it was answered with."""
+    response = await api.transport.request(
+        "POST",
+        "/v1/sessions",
+        json=create_session_body(backend, mode),
+        expected=(200,),
+        retry="unsent",
+        operation="create_session",
+    )
+    try:
+        data = response.json()
+        session_id = response_id(data, "create_session")
+    except ValueError as exc:
+        raise errors.UnexpectedStatusError(
+            f"create_session answered 200 without a readable session id: {exc}; "
+            "a session was probably created, and as the API cannot list sessions it "
+            "cannot be named: it closes itself after its interactive timeout",
+            status=response.status,
+            method="POST",
+            url=response.url,
+        ) from exc
+    return session_id, SessionState.parse(data.get("state"))
+
+
+async def get_session(api: RuntimeApi, session_id: str) -> SessionDetails:
+    """``GET /v1/sessions/{id}``."""
+    response = await api.transport.request(
+        "GET", f"/v1/sessions/{path_segment(session_id)}", operation="get_session"
+    )
+    try:
+        return session_details_from_api(response.json())
+    except ValueError as exc:
+        raise errors.UnexpectedStatusError(
+            f"get_session answered with an unreadable body: {exc}",
+            status=response.status,
+            method="GET",
+            url=response.url,
+            session_id=session_id,
+        ) from exc
+
+
+async def stop_accepting_jobs(api: RuntimeApi, session_id: str) -> None:
+    """``PATCH /v1/sessions/{id}`` ``{"accepting_jobs": false}``."""
+    await api.transport.request(
+        "PATCH",
+        f"/v1/sessions/{path_segment(session_id)}",
+        json=update_session_body(accepting_jobs=False),
+        expected=(204,),
+        operation="update_session",
+    )
+
+
+async def close_session(api: RuntimeApi, session_id: str) -> None:
+    """``DELETE /v1/sessions/{id}/close``, sent again after a garbled 2xx (it is idempotent)."""
+    transport = api.transport
+    start = api._clock()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            await transport.request(
+                "DELETE",
+                f"/v1/sessions/{path_segment(session_id)}/close",
+                expected=(204,),
+                operation="delete_session_close",
+            )
+            return
+        except errors.UnexpectedStatusError as exc:
+            if exc.status is None or not 200 <= exc.status < 300:
+                raise
+            delay = transport.retry.next_delay(
+                retry_number=attempt,
+                elapsed=api._clock() - start,
+                retry_after=None,
+                random=api._random,
+            )
+            if delay is None:
+                raise
+            log.debug("close of session %s answered %d; sending it again", session_id, exc.status)
+            await api._sleep(delay)
+
+
+async def create_job(api: RuntimeApi, body: Mapping[str, Any]) -> str:
+    """``POST /v1/jobs`` once (never re-sent here): the new job's id.
+
+    A 200 without a readable id raises :class:`UnexpectedStatusError` with that status: a
+    job was created, and the caller looks for it.
+    """
+    response = await api.transport.request(
+        "POST", "/v1/jobs", json=body, expected=(200,), retry="unsent", operation="create_job"
+    )
+    try:
+        return response_id(response.json(), "create_job")
+    except ValueError as exc:
+        raise errors.UnexpectedStatusError(
+            f"create_job answered 200 without a readable job id: {exc}",
+            status=response.status,
+            method="POST",
+            url=response.url,
+        ) from exc
