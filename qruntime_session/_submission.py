@@ -104,6 +104,18 @@ def new_submission_tag() -> str:
     return SUBMISSION_TAG_PREFIX + uuid.uuid4().hex
 
 
+class _Recovery:
+    """One submission being looked for without a submission tag."""
+
+    __slots__ = ("body", "shared")
+
+    def __init__(self, body: Mapping[str, Any]) -> None:
+        self.body = body
+        # Set when an identical submission adopted a job while this one was being looked
+        # for: that job may have been this one's.
+        self.shared = False
+
+
 class Submissions:
     """One open session's job POSTs, and the search for a job an ambiguous POST created.
 
@@ -123,6 +135,9 @@ class Submissions:
         self._idle: asyncio.Event | None = None  # set when the in-flight POSTs reach 0
         self._gate: asyncio.Event | None = None  # present (unset) while recovery holds POSTs
         self._recovery_lock: asyncio.Lock | None = None
+        # Recoveries under way without a submission tag, by body: identical submissions (same
+        # program, backend, tags and params) recovering together share their jobs.
+        self._recovering: list[_Recovery] = []
 
     async def _post_once(self, body: Mapping[str, Any]) -> str:
         client = self._client
@@ -159,11 +174,26 @@ class Submissions:
                 self._session_id,
                 type(ambiguous).__name__,
             )
-            found = await self._recover(body, submission_tag, ambiguous, failure)
+            recovery = _Recovery(body)
+            if submission_tag is None:  # registered before the first await: others count it
+                self._recovering.append(recovery)
+            try:
+                found = await self._recover(body, submission_tag, ambiguous, failure, recovery)
+            finally:
+                if submission_tag is None:
+                    self._recovering.remove(recovery)
             if found is not None:
                 log.warning("job %s was created despite the failure; adopting it", found)
                 self._created_ids.add(found)
                 return found
+            if recovery.shared and failure is Failure.ANSWERED:
+                raise errors.SubmissionUnknownError(
+                    "job submission failed ambiguously (the service answered 500) while an "
+                    "identical submission of this session adopted a job that may have been "
+                    "this one's, and no other job for it appeared in the session within "
+                    f"{client.config.timeouts.settle}s; it was not sent again",
+                    session_id=self._session_id,
+                ) from ambiguous
             if may_send_again(failure) and resubmissions < MAX_RESUBMISSIONS:
                 resubmissions += 1
                 log.warning(
@@ -194,6 +224,7 @@ class Submissions:
         submission_tag: str | None,
         ambiguous: errors.QRuntimeError,
         failure: Failure,
+        recovery: _Recovery,
     ) -> str | None:
         """Find the job an ambiguous POST may have created; ``None`` if none showed up.
 
@@ -201,13 +232,14 @@ class Submissions:
         session's jobs are looked at repeatedly for ``Timeouts.settle`` seconds, since the
         request may still be handled. With a submission tag the match is exact and other
         submissions go on meanwhile; without one, this session's other submissions are held
-        back while it looks, so a concurrent one cannot be mistaken for the lost one.
+        back while it looks, so a concurrent one cannot be mistaken for the lost one, and
+        identical submissions recovering together share the jobs they find (see :meth:`_look`).
         """
         client = self._client
         settle = client.config.timeouts.settle
-        waits = [0.0] if failure is Failure.ANSWERED else settle_schedule(settle)
         deadline = client._clock() + settle
         if submission_tag is not None:
+            waits = [0.0] if failure is Failure.ANSWERED else settle_schedule(settle)
             return await self._look(body, submission_tag, ambiguous, waits, deadline)
         if self._recovery_lock is None:
             self._recovery_lock = asyncio.Lock()
@@ -220,6 +252,11 @@ class Submissions:
                         await idle.wait()
                     finally:
                         self._idle = None
+                # After a 500, one look suffices, unless an identical submission adopted a
+                # job meanwhile: that job may have been this one's, and then the job of the
+                # other may still land, within the settle window, for this one to adopt.
+                single = failure is Failure.ANSWERED and not recovery.shared
+                waits = [0.0] if single else settle_schedule(settle)
                 return await self._look(body, None, ambiguous, waits, deadline)
             finally:
                 self._gate = None
@@ -260,12 +297,27 @@ class Submissions:
             exact = submission_tag is not None or all(
                 info.params is not None for info in candidates
             )
-            if len(candidates) == 1 and exact:
+            if exact and submission_tag is not None and len(candidates) == 1:
                 return candidates[0].id
+            identical = [r for r in self._recovering if r.body == body]
+            if exact and submission_tag is None and len(candidates) <= len(identical):
+                # Each candidate is the job of one of these identical submissions, and
+                # identical jobs are interchangeable: adopt the oldest (the listing is newest
+                # first); the others go on looking for the rest.
+                for other in identical:
+                    other.shared = True
+                return candidates[-1].id
             ids = [c.id for c in candidates]
+            beyond = (
+                ""
+                if submission_tag is not None
+                else f" (more than the {len(identical)} identical submission(s) of this "
+                "session being looked for)"
+            )
             raise errors.SubmissionUnknownError(
                 "job submission failed ambiguously and the session holds "
-                f"{len(ids)} unknown job(s) that may be it: {', '.join(ids)}; not resubmitting",
+                f"{len(ids)} unknown job(s) that may be it{beyond}: {', '.join(ids)}; "
+                "not resubmitting",
                 session_id=self._session_id,
                 candidates=ids,
                 submission_tag=submission_tag,
@@ -287,6 +339,6 @@ class Submissions:
             return False
         if info.backend is not None and info.backend != body["backend"]:
             return False
-        if not set(body.get("tags", ())).issubset(info.tags):
+        if set(body.get("tags", ())) != set(info.tags):
             return False
         return info.params is None or dict(info.params) == dict(body["params"])
