@@ -93,7 +93,7 @@ class RuntimeApi:
     :class:`RuntimeClient`; see that class for the settings and how they are resolved).
 
     It knows the transport, the job listing and the registry of open sessions; it hands out
-    nothing. What a primitive job's result means is not its business: :meth:`decode_result`
+    nothing. What a primitive job's result means is not its business: :meth:`_decode_result`
     returns the JSON as sent, and :class:`RuntimeClient` decodes it.
     """
 
@@ -343,7 +343,7 @@ class RuntimeApi:
         if self._pacer is not None:
             await self._pacer.wait_turn()
 
-    def decode_result(
+    def _decode_result(
         self, body: Any, *, program_id: str, job_id: str, session_id: str | None
     ) -> Any:
         """A ``sampler`` or ``estimator`` job's result body as :meth:`Job.result` returns it.

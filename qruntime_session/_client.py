@@ -121,7 +121,7 @@ class RuntimeClient(RuntimeApi):
         """
         return await _backends.least_busy(self, min_qubits=min_qubits, simulator=simulator)
 
-    def decode_result(
+    def _decode_result(
         self, body: Any, *, program_id: str, job_id: str, session_id: str | None
     ) -> Any:
         """A ``sampler`` or ``estimator`` result body decoded into a ``PrimitiveResult``."""

@@ -160,7 +160,7 @@ class Job:
         if self.program_id not in ("sampler", "estimator"):
             return body
         try:
-            return self._client.decode_result(
+            return self._client._decode_result(
                 body, program_id=self.program_id, job_id=self.id, session_id=self.session_id
             )
         except errors.QRuntimeError as exc:
