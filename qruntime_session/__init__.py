@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterable
 
 from . import errors, primitives
 from ._backends import BackendConfiguration, BackendInfo, BackendStatus
-from ._client import RuntimeClient
+from ._client import RuntimeClient, Session
 from ._config import ClientConfig
 from ._job import Job
 from ._models import (
@@ -24,7 +24,6 @@ from ._models import (
     SessionState,
 )
 from ._retry import PollPolicy, RetryPolicy
-from ._session import Session
 from ._timeouts import Timeouts
 from ._version import version as _version
 from ._waiting import Progress, WaitProgress

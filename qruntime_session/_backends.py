@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import attrs
 
 from . import errors
+from ._api import RuntimeApi
 from ._wire import _bool, _int, _mapping, _opt_str, _require_object, is_nonempty_str
-
-if TYPE_CHECKING:
-    from ._client import RuntimeClient
 
 __all__ = [
     "BackendConfiguration",
@@ -185,7 +183,7 @@ def _check_name(name: object) -> str:
     return name
 
 
-async def _get(client: RuntimeClient, path: str, operation: str) -> Any:
+async def _get(client: RuntimeApi, path: str, operation: str) -> Any:
     response = await client.transport.request("GET", path, operation=operation)
     try:
         return response.json()
@@ -202,7 +200,7 @@ def _unreadable(operation: str, exc: ValueError) -> errors.UnexpectedStatusError
     return errors.UnexpectedStatusError(f"{operation} answered with an unreadable body: {exc}")
 
 
-async def get_backend_status(client: RuntimeClient, name: str) -> BackendStatus:
+async def get_backend_status(client: RuntimeApi, name: str) -> BackendStatus:
     name = _check_name(name)
     data = await _get(client, f"/v1/backends/{quote(name, safe='')}/status", "get_backend_status")
     try:
@@ -211,7 +209,7 @@ async def get_backend_status(client: RuntimeClient, name: str) -> BackendStatus:
         raise _unreadable("get_backend_status", exc) from exc
 
 
-async def get_backend_configuration(client: RuntimeClient, name: str) -> BackendConfiguration:
+async def get_backend_configuration(client: RuntimeApi, name: str) -> BackendConfiguration:
     name = _check_name(name)
     data = await _get(
         client, f"/v1/backends/{quote(name, safe='')}/configuration", "get_backend_configuration"
@@ -242,7 +240,7 @@ async def _bounded_all(items: Sequence[T], call: Callable[[T], Awaitable[R]]) ->
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def list_backends(client: RuntimeClient, *, status: bool = True) -> list[BackendInfo]:
+async def list_backends(client: RuntimeApi, *, status: bool = True) -> list[BackendInfo]:
     data = await _get(client, "/v1/backends", "list_backends")
     try:
         devices = backend_names_from_api(data)
@@ -260,7 +258,7 @@ async def list_backends(client: RuntimeClient, *, status: bool = True) -> list[B
 
 
 async def least_busy(
-    client: RuntimeClient, *, min_qubits: int | None = None, simulator: bool | None = False
+    client: RuntimeApi, *, min_qubits: int | None = None, simulator: bool | None = False
 ) -> BackendInfo | None:
     bad = isinstance(min_qubits, bool) or not isinstance(min_qubits, int | None)
     if bad or (min_qubits is not None and min_qubits < 1):

@@ -5,17 +5,15 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _telemetry, errors
+from ._api import RuntimeApi
 from ._checks import check_deadline, check_id, path_segment
 from ._display import JobDisplay
 from ._models import JobInfo, JobMetrics, JobStatus
 from ._retry import PollPolicy, wait_limit
 from ._wire import job_info_from_api, job_metrics_from_api
-
-if TYPE_CHECKING:
-    from ._client import RuntimeClient
 
 __all__ = ["Job", "outcome_error"]
 
@@ -23,7 +21,7 @@ log = logging.getLogger("qruntime_session")
 
 #: Session jobs each client is waiting on one by one (``Job.wait``) right now: the poll
 #: interval stretches when there are many (``PollPolicy.interval(concurrent=...)``).
-_session_waits: weakref.WeakKeyDictionary[RuntimeClient, int] = weakref.WeakKeyDictionary()
+_session_waits: weakref.WeakKeyDictionary[RuntimeApi, int] = weakref.WeakKeyDictionary()
 
 
 def outcome_error(info: JobInfo) -> errors.JobError | None:
@@ -54,7 +52,7 @@ class Job(JobDisplay):
         self,
         job_id: str,
         *,
-        client: RuntimeClient,
+        client: RuntimeApi,
         session_id: str | None = None,
         program_id: str | None = None,
     ) -> None:
@@ -213,10 +211,8 @@ class Job(JobDisplay):
         body = await self.result_json(timeout)
         if self.program_id not in ("sampler", "estimator"):
             return body
-        from .primitives._decode import decode_primitive_result
-
         try:
-            return decode_primitive_result(
+            return self._client._decode_result(
                 body, program_id=self.program_id, job_id=self.id, session_id=self.session_id
             )
         except errors.QRuntimeError as exc:

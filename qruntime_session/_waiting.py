@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import collections
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
 
 import attrs
 
 from . import errors
+from ._api import RuntimeApi
 from ._checks import check_deadline
 from ._display import ProgressDisplay
 from ._job import Job
 from ._models import JobInfo, JobStatus
 from ._retry import PollPolicy, wait_limit
-
-if TYPE_CHECKING:
-    from ._client import RuntimeClient
 
 __all__ = ["Progress", "WaitProgress", "as_completed", "wait_all"]
 
@@ -41,7 +38,7 @@ Progress = Callable[[WaitProgress], None]
 
 
 async def _poll_session(
-    client: RuntimeClient, session_id: str, watched: dict[str, Job]
+    client: RuntimeApi, session_id: str, watched: dict[str, Job]
 ) -> list[JobInfo]:
     """One poll of one session: refresh watched jobs; return the newly final ones."""
     still_pending: set[str] = set()
@@ -67,7 +64,7 @@ async def _poll_session(
 
 
 async def as_completed(
-    client: RuntimeClient,
+    client: RuntimeApi,
     jobs: Iterable[Job],
     *,
     timeout: float | None = None,
@@ -129,7 +126,7 @@ async def as_completed(
 
 
 async def _as_completed(
-    client: RuntimeClient,
+    client: RuntimeApi,
     jobs: Iterable[Job],
     *,
     timeout: float | None,
@@ -203,7 +200,7 @@ async def _as_completed(
 
 
 async def wait_all(
-    client: RuntimeClient,
+    client: RuntimeApi,
     jobs: Iterable[Job],
     *,
     timeout: float | None = None,
