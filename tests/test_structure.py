@@ -41,8 +41,6 @@ KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset(
 #: The list may only shrink, as above.
 KNOWN_LONG_CLASSES: frozenset[str] = frozenset(
     {
-        "qruntime_session.workflows._runner.WorkflowExecutor",
-        "qruntime_session.workflows._validate._Builder",
         "qruntime_session.emulator._app.Api",
         "qruntime_session.emulator._state.Store",
     }

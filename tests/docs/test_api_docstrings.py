@@ -85,7 +85,6 @@ NOT_YET_CONVERTED = (
     "qruntime_session._backends",
     "qruntime_session._client",
     "qruntime_session._job",
-    "qruntime_session._session",
     "qruntime_session._waiting",
     "qruntime_session.primitives",
     "qruntime_session.pytest_plugin",
