@@ -287,8 +287,7 @@ class RuntimeClient:
                 failure = outcome
             elif isinstance(outcome, Exception):  # never leak a foreign error
                 failure = errors.TransportError(
-                    f"closing session {session_id} failed unexpectedly "
-                    f"({type(outcome).__name__})"
+                    f"closing session {session_id} failed unexpectedly ({type(outcome).__name__})"
                 )
             else:  # a cancellation or interrupt is leaving: let it through
                 raise outcome
@@ -514,9 +513,7 @@ class RuntimeClient:
             if not jobs or len(jobs) < page_size or (count is not None and offset >= count):
                 return
             if not fresh:
-                log.warning(
-                    "list_jobs: the service repeated a page at offset %d; stopping", offset
-                )
+                log.warning("list_jobs: the service repeated a page at offset %d; stopping", offset)
                 return
         log.warning("list_jobs: stopped after %d pages", MAX_PAGES)
 
