@@ -513,7 +513,9 @@ class RuntimeClient:
             if not jobs or len(jobs) < page_size or (count is not None and offset >= count):
                 return
             if not fresh:
-                log.warning("list_jobs: the service repeated a page at offset %d; stopping", offset)
+                log.warning(
+                    "list_jobs: the service repeated a page at offset %d; stopping", offset
+                )
                 return
         log.warning("list_jobs: stopped after %d pages", MAX_PAGES)
 

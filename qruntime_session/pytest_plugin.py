@@ -45,7 +45,6 @@ ACTIVE = importlib.util.find_spec("pytest_asyncio") is not None
 
 if ACTIVE:
     import pytest_asyncio
-
     __all__ = [
         "runtime_client",
         "runtime_clock",
