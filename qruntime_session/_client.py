@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import functools
 import logging
 import os
 import random as random_module
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -23,6 +22,7 @@ from ._checks import check_id, check_positive_int
 from ._config import ClientConfig
 from ._job import Job
 from ._models import JobInfo, SessionMode
+from ._registry import Failures, SessionRegistry, left_open_error
 from ._retry import PollPolicy, RetryPolicy
 from ._timeouts import Timeouts
 from ._transport import Authenticator, Transport
@@ -175,14 +175,11 @@ class RuntimeClient:
         # them (each session keeps the ids its own POSTs created, so this does not grow with
         # every submission of a long-lived client).
         self._known_job_ids: set[str] = set()
-        # Sessions this client opened (or attached) and has not closed yet: id -> backend.
-        # close_all_sessions() and aclose() close them; a client collected with some left warns.
-        self._open_sessions: dict[str, str] = {}
-        # The registry's moving parts, so that aclose() never pulls the pool from under a
-        # close (issue 15): the close in flight of each session id (one at a time: a second
-        # caller joins it, see _close_once), and the session creates in flight.
-        self._closes: dict[str, asyncio.Future[None]] = {}
-        self._opens: set[asyncio.Future[Any]] = set()
+        # Sessions this client opened (or attached) and has not closed yet: id -> backend,
+        # with the creates and closes in flight on them (see _registry). close_all_sessions()
+        # and aclose() close them; a client collected with some left warns.
+        self._registry = SessionRegistry(client_closed=lambda: self.closed)
+        self._open_sessions: dict[str, str] = self._registry.open
         self._aclose_task: asyncio.Future[None] | None = None  # shared by concurrent aclose()s
 
     def __del__(self) -> None:
@@ -211,99 +208,18 @@ class RuntimeClient:
         """
         closed, failures = await self._close_registered_sessions("drain" if drain else "close")
         if failures:
-            raise self._left_open_error(failures)
+            raise left_open_error(failures)
         return closed
 
-    # -- the registry's closes (issue 15) ---------------------------------------------------
-
-    def _track_open(self, task: asyncio.Future[Any]) -> None:
-        """Note a session create in flight: ``aclose()`` waits for it (bounded) before it
-        sweeps the registry, so a session being created is closed too."""
-        self._opens.add(task)
-        task.add_done_callback(self._opens.discard)
-
-    async def _close_once(
-        self, session_id: str, close: Callable[[], Coroutine[Any, Any, None]]
-    ) -> None:
-        """Run ``close()`` for ``session_id`` unless a close of it is in flight already, and
-        wait for whichever runs: one close per session at a time, whoever asks (the session's
-        own exit, :meth:`close_all_sessions`, :meth:`aclose`).
-
-        Once the client is closed nothing can be sent: a session :meth:`aclose` closed is done;
-        one it could not close raises ``SessionStateError``. A failed close is logged at
-        WARNING when it ends, so that no failure is lost when a cancellation is leaving.
-        """
-        task = self._closes.get(session_id)
-        if task is None:
-            if self._state is _ClientState.CLOSED:
-                if session_id not in self._open_sessions:
-                    return  # closed by aclose()
-                raise errors.SessionStateError(
-                    f"this RuntimeClient is closed and could not close session {session_id}; "
-                    "it may still be open (it closes itself when idle)",
-                    session_id=session_id,
-                )
-            task = asyncio.ensure_future(close())
-            self._closes[session_id] = task
-            task.add_done_callback(functools.partial(self._close_ended, session_id))
-        await asyncio.shield(task)
-
-    def _close_ended(self, session_id: str, task: asyncio.Future[None]) -> None:
-        if self._closes.get(session_id) is task:
-            del self._closes[session_id]
-        failure = None if task.cancelled() else task.exception()
-        if task.cancelled() or failure is not None:
-            log.warning(
-                "closing session %s failed; it may still be open: %s",
-                session_id,
-                # str(): a log record keeps its args, and an error's traceback holds frames
-                str(failure) if failure is not None else "the close was cancelled",
-            )
-
-    async def _close_registered_sessions(
-        self, how: OnExit
-    ) -> tuple[tuple[str, ...], list[tuple[str, errors.QRuntimeError]]]:
-        """Close every registered session concurrently, each once (joining a close in
-        flight). Returns the ids closed and the failures, in registry order."""
+    async def _close_registered_sessions(self, how: OnExit) -> tuple[tuple[str, ...], Failures]:
         from ._session import Session
 
         async def close_one(session_id: str, backend: str) -> None:
-            if session_id not in self._open_sessions:
-                return  # closed meanwhile
             session = Session.attach(session_id, client=self, backend=backend, on_exit=how)
             await session._close_registered(how)
 
-        registered = list(self._open_sessions.items())
-        outcomes = await asyncio.gather(
-            *(close_one(sid, backend) for sid, backend in registered), return_exceptions=True
-        )
-        closed: list[str] = []
-        failures: list[tuple[str, errors.QRuntimeError]] = []
-        for (session_id, _), outcome in zip(registered, outcomes, strict=True):
-            if outcome is None:
-                closed.append(session_id)
-                continue
-            if isinstance(outcome, errors.QRuntimeError):
-                failure = outcome
-            elif isinstance(outcome, Exception):  # never leak a foreign error
-                failure = errors.TransportError(
-                    f"closing session {session_id} failed unexpectedly ({type(outcome).__name__})"
-                )
-            else:  # a cancellation or interrupt is leaving: let it through
-                raise outcome
-            failure._attach_ids(session_id=session_id)
-            failures.append((session_id, failure))
-        return tuple(closed), failures
+        return await self._registry.close_all(close_one)
 
-    @staticmethod
-    def _left_open_error(
-        failures: list[tuple[str, errors.QRuntimeError]],
-    ) -> errors.QRuntimeError:
-        first = failures[0][1]
-        first.add_note(
-            "qruntime_session: sessions still open: " + ", ".join(sid for sid, _ in failures)
-        )
-        return first
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> RuntimeClient:
@@ -384,11 +300,9 @@ class RuntimeClient:
 
     async def _close_everything(self) -> None:
         timeout = self.config.timeouts.close
-        failures: list[tuple[str, errors.QRuntimeError]] = []
+        failures: Failures = []
         try:
-            in_flight = [*self._opens, *self._closes.values()]
-            if in_flight:
-                await asyncio.wait(in_flight, timeout=timeout)
+            await self._registry.wait_in_flight(timeout)
             if self._open_sessions:
                 _closed, failures = await self._close_registered_sessions("close")
         finally:
@@ -401,7 +315,7 @@ class RuntimeClient:
                 len(failures),
                 ", ".join(sid for sid, _ in failures),
             )
-            raise self._left_open_error(failures)
+            raise left_open_error(failures)
 
     # -- factories ----------------------------------------------------------------------
 

@@ -316,7 +316,7 @@ class Session:
         cancellation is then re-raised.
         """
         task = asyncio.ensure_future(self._create())
-        self.client._track_open(task)  # RuntimeClient.aclose() waits for it (issue 15)
+        self.client._registry.track_open(task)  # RuntimeClient.aclose() waits for it (issue 15)
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -832,7 +832,7 @@ class Session:
         assert self.id is not None
         # One close per session id at a time, registered with the client: aclose() waits for
         # it instead of closing the pool under it, and joins it instead of sending another.
-        await self.client._close_once(self.id, lambda: self._timed_close(how))
+        await self.client._registry.close_once(self.id, lambda: self._timed_close(how))
 
     async def _timed_close(self, how: OnExit) -> None:
         timeout = self.client.config.timeouts.close
