@@ -158,6 +158,7 @@ class RuntimeClient:
             sleep=sleep,
             random=random,
             clock=clock,
+            max_response_bytes=config.max_response_bytes,
         )
         auth: Authenticator
         if config.access_token is not None:
