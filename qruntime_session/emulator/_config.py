@@ -118,6 +118,16 @@ class EmulatorConfig:
     #: Seconds a connection may sit idle (before its first request, or between requests)
     #: before the server closes it: the keep-alive timeout, also a bound on slow clients.
     idle_timeout: float = attrs.field(default=30.0, validator=_positive)
+    #: Seconds a request's line and headers may take to arrive, from their first byte: a
+    #: slow-loris client sending a header line every few seconds is closed after this.
+    header_timeout: float = attrs.field(default=10.0, validator=_positive)
+    #: Seconds a request's body may take to arrive once its headers are in; past it the
+    #: request is answered 408 and the connection closed.
+    body_timeout: float = attrs.field(default=30.0, validator=_positive)
+    #: Most connections served at once; one more is answered 503 (``Retry-After: 1``) and
+    #: closed before its request is read. ``None``: no cap. (These four bounds apply to
+    #: ``run_emulator`` and ``serve``, not to an app embedded with ``create_app``.)
+    max_connections: int | None = attrs.field(default=1024, validator=_positive_or_none)
     #: How many requests the request log keeps (the oldest are forgotten first, a ring
     #: buffer); ``None`` keeps every one (memory then grows with every request).
     request_log_size: int | None = attrs.field(default=10_000, validator=_non_negative_or_none)
