@@ -221,7 +221,6 @@ class RuntimeClient:
 
         return await self._registry.close_all(close_one)
 
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> RuntimeClient:
         """A client configured from the environment and defaults only (no files)."""
