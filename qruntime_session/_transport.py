@@ -433,16 +433,21 @@ async def _read_body(
         )
 
     declared = resp.content_length
-    if declared is not None and declared > limit:
-        raise too_large("as sent (Content-Length)")
-    raw = bytearray()
-    async for chunk in resp.content.iter_chunked(_READ_CHUNK):
-        if len(raw) + len(chunk) > limit:
-            raise too_large("as sent")
-        raw += chunk
+    if declared is not None:
+        if declared > limit:
+            raise too_large("as sent (Content-Length)")
+        data = await resp.read()  # aiohttp reads no more than the declared length
+    else:
+        raw = bytearray()
+        async for chunk in resp.content.iter_chunked(_READ_CHUNK):
+            if len(raw) + len(chunk) > limit:
+                raise too_large("as sent")
+            raw += chunk
+        data = bytes(raw)
+        del raw
     encoding = resp.headers.get("Content-Encoding", "").strip().lower()
     if encoding in ("", "identity"):
-        return bytes(raw)
+        return data
     if encoding not in ("gzip", "x-gzip", "deflate"):
         raise errors.TransportError(
             f"the answer to {what} uses a content encoding that was not asked for "
@@ -450,8 +455,6 @@ async def _read_body(
             status=resp.status,
             **context,
         )
-    data = bytes(raw)
-    del raw
     failure = ""
     # 47: a gzip or zlib header, detected; a bare deflate stream (-15) is tried after.
     for wbits in (47, -15) if encoding == "deflate" else (47,):

@@ -218,3 +218,44 @@ def test_a_one_megabyte_gzip_bomb_costs_under_64_mb() -> None:
     assert sent < 1_200_000
     growth = float(line.rsplit(" ", 1)[1])
     assert growth < 64, line
+
+
+class _Chunked:
+    """Just enough of an aiohttp response without Content-Length (chunked encoding)."""
+
+    def __init__(self, chunks: list[bytes], encoding: str = "") -> None:
+        self.status = 200
+        self.content_length = None
+        self.headers = {"Content-Encoding": encoding} if encoding else {}
+        self.read_so_far = 0
+        outer = self
+
+        class _Content:
+            async def iter_chunked(self, size: int) -> Any:
+                for chunk in chunks:
+                    outer.read_so_far += len(chunk)
+                    yield chunk
+
+        self.content = _Content()
+
+
+async def test_a_chunked_answer_stops_at_the_limit_as_sent() -> None:
+    from qruntime_session._transport import _read_body
+
+    chunks = [b"x" * 1000] * 50
+    response = _Chunked(chunks)
+    with pytest.raises(errors.ResponseTooLargeError, match="as sent"):
+        await _read_body(response, 10_500, "list_jobs", {})  # type: ignore[arg-type]
+    assert response.read_so_far == 11_000  # stopped at the chunk past the limit
+    assert await _read_body(_Chunked(chunks[:10]), 10_000, "x", {}) == b"x" * 10_000  # type: ignore[arg-type]
+
+
+async def test_a_chunked_gzip_answer_is_sized_before_it_is_inflated() -> None:
+    from qruntime_session._transport import _read_body
+
+    body = gzip_of_zeros(LIMIT + 1)
+    halves = [body[: len(body) // 2], body[len(body) // 2 :]]
+    with pytest.raises(errors.ResponseTooLargeError, match="once inflated"):
+        await _read_body(_Chunked(halves, "gzip"), LIMIT, "get_job", {})  # type: ignore[arg-type]
+    plain = await _read_body(_Chunked(halves, "gzip"), LIMIT + 1, "get_job", {})  # type: ignore[arg-type]
+    assert plain == bytes(LIMIT + 1)
