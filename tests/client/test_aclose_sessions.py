@@ -260,3 +260,38 @@ async def test_the_dropped_jobs_warning_names_only_sessions_that_were_closed() -
             assert [str(closing.id) in str(w.message) for w in dropped] == [True]
             assert failing.id in client.open_session_ids  # the client block closes it now
         assert still_open(emu) == []
+
+
+async def test_closes_cut_short_by_the_close_timeout_are_reported_and_bounded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Closes slower than ``Timeouts.close``: ``aclose`` gives up on them within its bound,
+    logs their ids at WARNING and raises (here no other exception is leaving)."""
+    async with run_emulator() as emu:
+        emu.faults.add("delete_session_close", times=None, delay=3.0)
+        client = qrs.RuntimeClient(
+            base_url=emu.base_url,
+            service_crn=emu.service_crn,
+            access_token=emu.token,
+            timeouts=qrs.Timeouts(close=0.3),
+        )
+        opened: list[str] = []
+        gathered = asyncio.gather(*(hold_session(client, opened) for _ in range(5)))
+        async with asyncio.timeout(30):
+            while len(opened) < 5:
+                await asyncio.sleep(0.01)
+        gathered.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await gathered
+        began = asyncio.get_running_loop().time()
+        with caplog.at_level(logging.WARNING, logger="qruntime_session"):
+            with pytest.raises(errors.RequestTimeoutError) as caught:
+                await client.aclose()
+        assert asyncio.get_running_loop().time() - began < 2.0  # 2 x close, plus slack
+        assert client.closed
+        notes = " ".join(caught.value.__notes__)
+        assert all(session_id in notes for session_id in opened)
+        summary = [r.getMessage() for r in caplog.records if "could not close" in r.getMessage()]
+        assert len(summary) == 1
+        assert all(session_id in summary[0] for session_id in opened)
+        client._open_sessions.clear()  # reported; this test's client is gone
