@@ -27,6 +27,7 @@ from ._auth import IAMApiKeyAuth, StaticTokenAuth
 from ._checks import check_id, check_positive_int, path_segment
 from ._config import ClientConfig
 from ._models import JobInfo, SessionDetails, SessionMode, SessionState
+from ._registry import Failures, SessionRegistry, left_open_error
 from ._retry import PollPolicy, RetryPolicy
 from ._timeouts import Timeouts
 from ._transport import Authenticator, Transport
@@ -166,6 +167,7 @@ class RuntimeApi:
             sleep=sleep,
             random=random,
             clock=clock,
+            max_response_bytes=config.max_response_bytes,
         )
         auth: Authenticator
         if config.access_token is not None:
@@ -183,9 +185,12 @@ class RuntimeApi:
         # them (each session keeps the ids its own POSTs created, so this does not grow with
         # every submission of a long-lived client).
         self._known_job_ids: set[str] = set()
-        # Sessions this client opened (or attached) and has not closed yet: id -> backend.
-        # close_all_sessions() closes them; a client collected with some left warns.
-        self._open_sessions: dict[str, str] = {}
+        # Sessions this client opened (or attached) and has not closed yet: id -> backend,
+        # with the creates and closes in flight on them (see _registry). close_all_sessions()
+        # and aclose() close them; a client collected with some left warns.
+        self._registry = SessionRegistry(client_closed=lambda: self.closed)
+        self._open_sessions: dict[str, str] = self._registry.open
+        self._aclose_task: asyncio.Future[None] | None = None  # shared by concurrent aclose()s
 
     def __del__(self) -> None:
         open_sessions = getattr(self, "_open_sessions", None)
@@ -241,17 +246,98 @@ class RuntimeApi:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        try:
+            await self.aclose()
+        except errors.QRuntimeError as failure:
+            if exc is None:
+                raise
+            # Already logged at WARNING with the session ids; the leaving exception wins.
+            exc.add_note(f"qruntime_session: closing the client also failed: {failure}")
 
     async def aclose(self) -> None:
-        """Release local resources (the connection pool, if this client created it). Idempotent.
+        """Close the sessions this client still has open, then release the connection pool.
 
-        This does not close any remote session: :class:`Session` does that on exit.
+        In order: the session creates and closes in flight are waited for (together bounded
+        by ``Timeouts.close``); every session still in the registry is closed, concurrently
+        and each once (a close in flight is joined, not sent again); then the pool is closed
+        (if this client created it). Idempotent; concurrent calls share one close. A
+        cancellation that arrives meanwhile is held back until this is done (it is bounded),
+        then re-raised.
+
+        Raises:
+            QRuntimeError: A session could not be closed (logged at WARNING with its id; the
+                first error is raised, every id left open in a note). By ``async with``, only
+                when no other exception is leaving the block (it then gets the note).
         """
         if self._state is _ClientState.CLOSED:
             return
-        self._state = _ClientState.CLOSED
-        await self._transport.aclose()
+        if self._aclose_task is None:
+            self._aclose_task = asyncio.ensure_future(self._close_everything())
+        task = self._aclose_task
+        cancelled = False
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if task.cancelled():
+                    raise
+                cancelled = True
+        if cancelled:
+            task.exception()  # logged already; the cancellation wins
+            raise asyncio.CancelledError
+        task.result()
+
+    async def _close_everything(self) -> None:
+        timeout = self.config.timeouts.close
+        failures: Failures = []
+        try:
+            await self._registry.wait_in_flight(timeout)
+            if self._open_sessions:
+                _closed, failures = await self._close_registered_sessions("close")
+        finally:
+            self._state = _ClientState.CLOSED
+            await self._transport.aclose()
+        if failures:
+            log.warning(
+                "RuntimeClient closed with %d session(s) it could not close (they may still be "
+                "open, and close themselves when idle): %s",
+                len(failures),
+                ", ".join(sid for sid, _ in failures),
+            )
+            raise left_open_error(failures)
+
+    async def _close_registered_sessions(
+        self, how: str
+    ) -> tuple[tuple[str, ...], Failures]:
+        """Close (``how="drain"``: stop accepting jobs in) every registered session by id,
+        concurrently, each once and bounded by ``Timeouts.close``: the ids closed, and the
+        failures (the sessions then stay registered)."""
+
+        async def close_one(session_id: str, _backend: str) -> None:
+            await self._registry.close_once(
+                session_id, lambda: self._close_by_id(session_id, how)
+            )
+
+        return await self._registry.close_all(close_one)
+
+    async def _close_by_id(self, session_id: str, how: str) -> None:
+        timeout = self.config.timeouts.close
+        try:
+            async with asyncio.timeout(timeout):
+                try:
+                    if how == "drain":
+                        await stop_accepting_jobs(self, session_id)
+                    else:
+                        await close_session(self, session_id)
+                        log.info("session %s closed", session_id)
+                except errors.NotFoundError:
+                    log.info("session %s was already closed", session_id)
+        except TimeoutError as exc:
+            raise errors.RequestTimeoutError(
+                f"closing session {session_id} did not finish within {timeout}s",
+                session_id=session_id,
+            ) from exc
+        self._open_sessions.pop(session_id, None)
 
     async def list_jobs(
         self,

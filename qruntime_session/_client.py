@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _backends, errors
+from . import _backends
 from ._api import RuntimeApi
 from ._backends import BackendConfiguration, BackendInfo, BackendStatus
 from ._checks import check_id
 from ._job import Job
 from ._models import SessionMode
+from ._registry import left_open_error
 from ._session import BaseSession, OnExit
 from .primitives import decode_primitive_result
 
@@ -44,33 +45,15 @@ class RuntimeClient(RuntimeApi):
         """Close (``drain=True``: stop accepting jobs in) every session this client opened
         and has not closed — e.g. after a notebook cell was interrupted mid-session.
 
-        Each close is bounded by ``Timeouts.close``. Returns the ids closed. If some could
-        not be closed, every other one is still tried, then the first error is raised with
-        the ids left open in a note (they stay registered, so a later call tries again).
+        The closes run concurrently, each bounded by ``Timeouts.close``; a session whose close
+        is already in flight is waited for, not closed twice. Returns the ids closed. If some
+        could not be closed, the first error is raised with the ids left open in a note (they
+        stay registered, so a later call tries again).
         """
-        closed: list[str] = []
-        failures: list[tuple[str, errors.QRuntimeError]] = []
-        for session_id, backend in list(self._open_sessions.items()):
-            session = Session.attach(
-                session_id,
-                client=self,
-                backend=backend,
-                on_exit="drain" if drain else "close",
-            )
-            try:
-                await session._close_registered("drain" if drain else "close")
-            except errors.QRuntimeError as exc:
-                exc._attach_ids(session_id=session_id)
-                failures.append((session_id, exc))
-            else:
-                closed.append(session_id)
+        closed, failures = await self._close_registered_sessions("drain" if drain else "close")
         if failures:
-            first = failures[0][1]
-            first.add_note(
-                "qruntime_session: sessions still open: " + ", ".join(sid for sid, _ in failures)
-            )
-            raise first
-        return tuple(closed)
+            raise left_open_error(failures)
+        return closed
 
     # -- factories ----------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CLOUD_URL",
     "DEFAULT_IAM_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "ClientConfig",
 ]
 
@@ -58,6 +59,8 @@ DEFAULT_BASE_URL: Final = "https://quantum.cloud.ibm.com/api"
 """The API base URL for ``us-east``; the client appends ``/v1/…``."""
 DEFAULT_API_VERSION: Final = "2026-04-15"
 """The ``IBM-API-Version`` sent when nothing else is configured."""
+DEFAULT_MAX_RESPONSE_BYTES: Final = 256 * 1024**2
+"""The default bound on one answer, as sent and inflated (256 MiB; see ``max_response_bytes``)."""
 DEFAULT_IAM_URL: Final = "https://iam.cloud.ibm.com"
 """IBM Cloud IAM; the API key is exchanged at ``<iam_url>/identity/token``."""
 DEFAULT_CLOUD_URL: Final = "https://cloud.ibm.com"
@@ -290,6 +293,10 @@ class ClientConfig:
     )
     timeouts: Timeouts = attrs.field(factory=Timeouts)
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+    #: The largest answer the client reads, in bytes, as sent and once inflated (gzip,
+    #: deflate): past it reading stops with ``ResponseTooLargeError``, nothing allocated past
+    #: the limit. Generous by default; set it with ``attrs.evolve(config, max_response_bytes=…)``.
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     source: Mapping[str, str] = attrs.field(
         factory=dict, converter=_freeze, eq=False, repr=lambda m: repr(dict(m))
     )
@@ -332,6 +339,9 @@ class ClientConfig:
             raise ConfigurationError(f"{_named('timeouts', src)} must be a Timeouts")
         if not isinstance(self.retry, RetryPolicy):
             raise ConfigurationError(f"{_named('retry', src)} must be a RetryPolicy")
+        limit: object = self.max_response_bytes
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigurationError("max_response_bytes must be a positive int (bytes)")
 
     @property
     def region(self) -> str | None:

@@ -248,6 +248,7 @@ class SessionLifecycle(SessionDisplay):
         cancellation is then re-raised.
         """
         task = asyncio.ensure_future(self._create())
+        self.client._registry.track_open(task)  # RuntimeClient.aclose() waits for it (issue 15)
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -373,6 +374,12 @@ class SessionLifecycle(SessionDisplay):
             self._status = _State.CLOSED
 
     async def _bounded_close(self, how: OnExit) -> None:
+        assert self.id is not None
+        # One close per session id at a time, registered with the client: aclose() waits for
+        # it instead of closing the pool under it, and joins it instead of sending another.
+        await self.client._registry.close_once(self.id, lambda: self._timed_close(how))
+
+    async def _timed_close(self, how: OnExit) -> None:
         timeout = self.client.config.timeouts.close
         try:
             async with asyncio.timeout(timeout):
@@ -403,11 +410,13 @@ class SessionLifecycle(SessionDisplay):
                         raise close_error from failure
                     exc.add_note(
                         f"qruntime_session: closing session {self.id} also failed: {close_error}"
-                    )
-                    log.warning("closing session %s failed: %s", self.id, close_error)
+                    )  # (the client logged the failure at WARNING when the close ended)
                 finally:
                     self._status = _State.CLOSED
-                    self._warn_unfinished(exc)
+                    # Only a session that was closed drops its queued jobs (a close that
+                    # failed, or was cut short, leaves it registered).
+                    if self.id not in self.client._open_sessions:
+                        self._warn_unfinished(exc)
         finally:
             if self._owns_client and self._client is not None:
                 await self._release_client(exc)

@@ -10,6 +10,7 @@ QRuntimeError
 │   ├── ConnectError               the request provably never reached the service
 │   ├── RequestTimeoutError        (also TimeoutError) no answer in time
 │   ├── ConnectionLostError        the connection broke after the request was sent
+│   ├── ResponseTooLargeError      an answer was larger than ``max_response_bytes``
 │   └── SubmissionUnknownError     a job POST failed ambiguously and the client cannot tell
 │                                  whether the job exists
 ├── APIStatusError                 the service answered with a status the step does not accept
@@ -81,6 +82,7 @@ __all__ = [
     "QRuntimeError",
     "RateLimitError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ResultDecodeError",
     "ServerError",
     "SessionStateError",
@@ -239,6 +241,11 @@ class RequestTimeoutError(TransportError, TimeoutError):
 
 class ConnectionLostError(TransportError):
     """The connection broke after the request was sent (it may have been processed)."""
+
+
+class ResponseTooLargeError(TransportError):
+    """An answer was larger than ``ClientConfig.max_response_bytes`` (as sent, or once
+    inflated): reading stopped at the limit, and the request is not sent again."""
 
 
 class SubmissionUnknownError(TransportError):

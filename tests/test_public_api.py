@@ -43,6 +43,7 @@ EXPECTED_EXPORTS = {
     "QueuedJobsDroppedWarning",
     "RateLimitError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ResultDecodeError",
     "RetryPolicy",
     "RuntimeClient",

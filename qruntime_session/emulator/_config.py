@@ -110,6 +110,15 @@ class EmulatorConfig:
         idle_timeout: Seconds a connection may sit idle (before its first request, or between
             requests) before the server closes it: the keep-alive timeout, also a bound on
             slow clients.
+        header_timeout: Seconds a request's line and headers may take to arrive, from their
+            first byte: a slow-loris client sending a header line every few seconds is closed
+            after this.
+        body_timeout: Seconds a request's body may take to arrive once its headers are in;
+            past it the request is answered 408 and the connection closed.
+        max_connections: Most connections served at once; one more is answered 503
+            (``Retry-After: 1``) and closed before its request is read. ``None``: no cap.
+            (These bounds and ``idle_timeout`` apply to ``run_emulator`` and ``serve``, not
+            to an app embedded with ``create_app``.)
         request_log_size: How many requests the request log keeps (the oldest are forgotten
             first); ``None`` keeps every one (memory then grows with every request).
 
@@ -146,6 +155,9 @@ class EmulatorConfig:
     qiskit_version: str = "2.2.1"
     seed: int | None = None
     idle_timeout: float = attrs.field(default=30.0, validator=_positive)
+    header_timeout: float = attrs.field(default=10.0, validator=_positive)
+    body_timeout: float = attrs.field(default=30.0, validator=_positive)
+    max_connections: int | None = attrs.field(default=1024, validator=_positive_or_none)
     request_log_size: int | None = attrs.field(default=10_000, validator=_non_negative_or_none)
 
     def device(self, name: str) -> BackendSpec | None:

@@ -14,6 +14,7 @@ from aiohttp import web
 from ._app import Api, build_app
 from ._clock import Clock
 from ._config import EmulatorConfig
+from ._connections import ConnectionGuards
 from ._faults import FaultPlan
 from ._iam import issue_access_token
 from ._records import RecordedRequest
@@ -53,6 +54,10 @@ class Emulator:
         self.app = build_app(api)
         """The ``aiohttp.web.Application`` serving this emulator's API and IAM endpoints."""
         self.app[EMULATOR_KEY] = self
+        #: Idle/header/body timeouts and the connection cap, when served by run_emulator or
+        #: serve (the middleware steps aside for an app embedded with create_app).
+        self.connections = ConnectionGuards(self.config)
+        self.app.middlewares.insert(0, self.connections.middleware())
         self.app.on_cleanup.append(self._close_results)
 
     async def _close_results(self, _app: web.Application) -> None:
@@ -249,7 +254,21 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     return Emulator(config).app
 
 
-async def _start(emulator: Emulator, host: str, port: int) -> tuple[web.AppRunner, str]:
+class _Served:
+    """A running server: aiohttp's runner behind a listening socket of guarded connections."""
+
+    def __init__(self, runner: web.AppRunner, server: asyncio.AbstractServer) -> None:
+        self.runner = runner
+        self.server = server
+
+    async def cleanup(self) -> None:
+        self.server.close()  # accept no more connections
+        if self.runner.server is not None:  # close the open ones (aiohttp < 3.14 needs this)
+            await self.runner.server.shutdown(1.0)
+        await self.runner.cleanup()
+
+
+async def _start(emulator: Emulator, host: str, port: int) -> tuple[_Served, str]:
     runner = web.AppRunner(
         emulator.app,
         access_log=None,
@@ -258,28 +277,32 @@ async def _start(emulator: Emulator, host: str, port: int) -> tuple[web.AppRunne
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
+        assert runner.server is not None
+        emulator.connections.bind(runner.server)
+        # Not a TCPSite: each connection is wrapped in its guard (see _connections.py).
+        server = await asyncio.get_running_loop().create_server(
+            emulator.connections, host, port, reuse_address=True
+        )
+        bound_host, bound_port = server.sockets[0].getsockname()[:2]
     except BaseException:
         await runner.cleanup()
         raise
     shown = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
     origin = f"http://{shown}:{bound_port}"
     emulator.bind(origin)
-    return runner, origin
+    return _Served(runner, server), origin
 
 
 @contextlib.asynccontextmanager
 async def run_emulator(config: EmulatorConfig | None = None) -> AsyncIterator[Emulator]:
     """Serve a fresh emulator on 127.0.0.1 (a free port) for the duration of the block."""
     emulator = Emulator(config)
-    runner, origin = await _start(emulator, "127.0.0.1", 0)
+    served, origin = await _start(emulator, "127.0.0.1", 0)
     logger.debug("emulator serving at %s", origin)
     try:
         yield emulator
     finally:
-        await runner.cleanup()
+        await served.cleanup()
 
 
 async def serve(
@@ -294,7 +317,7 @@ async def serve(
     This is a local test server: printing its own test token and API key is intended.
     """
     emulator = Emulator(config)
-    runner, origin = await _start(emulator, host, port)
+    served, origin = await _start(emulator, host, port)
     try:
         out(f"qruntime_session emulator listening on {origin}")
         out(f"  API base URL : {emulator.base_url}")
@@ -306,4 +329,4 @@ async def serve(
         out("Press Ctrl+C to stop.")
         await asyncio.Event().wait()
     finally:
-        await runner.cleanup()
+        await served.cleanup()

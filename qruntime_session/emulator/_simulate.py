@@ -22,6 +22,7 @@ from typing import Any
 
 from ._formats import EstimatorPubData, RegisterSamples, SamplerPubData
 from ._pubs import CircuitSource, InvalidPub, Pub, broadcast_to, rows_of
+from ._qasm import check_includes
 
 __all__ = ["SIMULATION_AVAILABLE", "Prepared", "prepare", "simulate_estimator", "simulate_sampler"]
 
@@ -57,6 +58,7 @@ def _load(source: CircuitSource) -> Any:
 
     if source.kind == "qasm":
         text = source.text
+        check_includes(text)  # before any parser: no file is opened for a circuit (issue 15)
         if "OPENQASM 2" in text.split(";", 1)[0]:
             return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
         return qasm3.loads(text)

@@ -16,12 +16,12 @@ precision)`` — the shapes qiskit's ``SamplerV2.run`` / ``EstimatorV2.run`` tak
 
 from __future__ import annotations
 
-import math
 import numbers
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._checks import as_finite_float, check_qpy_text, check_shots, short_repr
 from .._wire import check_json_params
 from ..errors import InvalidInputError
 from ._qiskit import (
@@ -56,7 +56,8 @@ def _circuit(value: object, where: str) -> _Circuit:
         if not value.strip():
             raise InvalidInputError(f"{where}: the circuit is an empty string")
         if "OPENQASM" not in value[:4096].upper():
-            # Base64 QPY is also accepted by the service; nothing can be checked in it.
+            # Base64 QPY is also accepted by the service: only its header can be checked.
+            check_qpy_text(value, where)
             return _Circuit(value, None, None)
         params = len(set(_INPUT.findall(value)))
         qubits: int | None = None
@@ -94,8 +95,8 @@ def _shape_of(value: object, where: str, depth: int = 0) -> tuple[int, ...]:
         return (len(value), *inner)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidInputError(f"{where} holds {value!r}, which is not a real number")
-    if not math.isfinite(value):
-        raise InvalidInputError(f"{where} holds {value!r}, which JSON cannot represent")
+    if as_finite_float(value) is None:  # NaN, ±inf, or too large for a float (10**400)
+        raise InvalidInputError(f"{where} holds {short_repr(value)}, which JSON cannot represent")
     return ()
 
 
@@ -137,21 +138,15 @@ def _parameter_values(value: object, circuit: _Circuit, where: str) -> tuple[Any
 
 
 def _positive_int(value: object, what: str) -> int:
-    """A positive integer (numpy integers too); InvalidInputError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) <= 0:
-        raise InvalidInputError(f"{what} must be a positive integer, not {value!r}")
-    return int(value)
+    """A shot count (numpy integers too, at most MAX_SHOTS); InvalidInputError otherwise."""
+    return check_shots(value, what)
 
 
 def _positive_float(value: object, what: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidInputError(f"{what} must be a positive number, not {value!r}")
-    return float(value)
+    number = as_finite_float(value)  # None for 10**400 too (no OverflowError)
+    if number is None or number <= 0:
+        raise InvalidInputError(f"{what} must be a positive number, not {short_repr(value)}")
+    return number
 
 
 def _pub_items(pub: object, where: str, most: int) -> list[Any]:
@@ -265,15 +260,12 @@ def _observable(value: object, where: str, qubits: list[int]) -> Any:
             _pauli(label, where, qubits)
             if isinstance(coeff, complex) and coeff.imag == 0:
                 coeff = coeff.real
-            if (
-                isinstance(coeff, bool)
-                or not isinstance(coeff, numbers.Real)
-                or not math.isfinite(coeff)
-            ):
+            number = as_finite_float(coeff)  # None for 10**400 too (no OverflowError)
+            if number is None:
                 raise InvalidInputError(
-                    f"{where}: coefficient of {label} is {coeff!r}, not a real number"
+                    f"{where}: coefficient of {label} is {short_repr(coeff)}, not a real number"
                 )
-            out[label] = float(coeff)
+            out[label] = number
         return out
     raise InvalidInputError(
         f"{where}: an observable is a Pauli string, a {{pauli: coefficient}} dict or a "
