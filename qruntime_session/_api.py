@@ -306,17 +306,13 @@ class RuntimeApi:
             )
             raise left_open_error(failures)
 
-    async def _close_registered_sessions(
-        self, how: str
-    ) -> tuple[tuple[str, ...], Failures]:
+    async def _close_registered_sessions(self, how: str) -> tuple[tuple[str, ...], Failures]:
         """Close (``how="drain"``: stop accepting jobs in) every registered session by id,
         concurrently, each once and bounded by ``Timeouts.close``: the ids closed, and the
         failures (the sessions then stay registered)."""
 
         async def close_one(session_id: str, _backend: str) -> None:
-            await self._registry.close_once(
-                session_id, lambda: self._close_by_id(session_id, how)
-            )
+            await self._registry.close_once(session_id, lambda: self._close_by_id(session_id, how))
 
         return await self._registry.close_all(close_one)
 

@@ -270,6 +270,11 @@ class ClientConfig:
             for a staging CRN).
         timeouts: The HTTP timeouts of every request.
         retry: How failed requests are retried.
+        max_response_bytes: The largest answer the client reads, in bytes, as sent and once
+            inflated (gzip, deflate): past it reading stops with
+            [`ResponseTooLargeError`][qruntime_session.errors.ResponseTooLargeError], nothing
+            allocated past the limit. Generous by default; set it with
+            ``attrs.evolve(config, max_response_bytes=…)``.
         source: Where each setting came from (``"explicit"``, ``"env:QISKIT_IBM_TOKEN"``,
             ``"qiskit-account:<name>"``, ``"file:<path>"``, ``"crn-region"``,
             ``"default"``); it never holds a secret value.
@@ -293,9 +298,6 @@ class ClientConfig:
     )
     timeouts: Timeouts = attrs.field(factory=Timeouts)
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
-    #: The largest answer the client reads, in bytes, as sent and once inflated (gzip,
-    #: deflate): past it reading stops with ``ResponseTooLargeError``, nothing allocated past
-    #: the limit. Generous by default; set it with ``attrs.evolve(config, max_response_bytes=…)``.
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     source: Mapping[str, str] = attrs.field(
         factory=dict, converter=_freeze, eq=False, repr=lambda m: repr(dict(m))

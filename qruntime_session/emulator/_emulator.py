@@ -57,6 +57,8 @@ class Emulator:
         #: Idle/header/body timeouts and the connection cap, when served by run_emulator or
         #: serve (the middleware steps aside for an app embedded with create_app).
         self.connections = ConnectionGuards(self.config)
+        """The connection guards (idle, header and body timeouts, the connection cap) of the
+        served app."""
         self.app.middlewares.insert(0, self.connections.middleware())
         self.app.on_cleanup.append(self._close_results)
 
