@@ -30,6 +30,7 @@ from ._bitops import (
 __all__ = ["BitArray"]
 
 Loc = int | tuple[int, ...] | None
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
 def _shape_tuple(shape: Iterable[Any]) -> tuple[int, ...]:
@@ -182,10 +183,10 @@ class BitArray:
 
     def bitcount(self) -> np.ndarray:
         """The number of ones in each shot, ``uint64`` of shape ``(*shape, num_shots)``."""
-        result = np.bitwise_count(self._array).sum(axis=-1, dtype=np.uint64)
+        result = _POPCOUNT[self._array].sum(axis=-1, dtype=np.uint64)
         excess = self._num_bits % 8
         if excess and self._array.shape[-1]:
-            result -= np.bitwise_count(self._array[..., 0] >> np.uint8(excess)).astype(np.uint64)
+            result -= _POPCOUNT[self._array[..., 0] >> np.uint8(excess)].astype(np.uint64)
         out: np.ndarray = result
         return out
 
