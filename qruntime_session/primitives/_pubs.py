@@ -5,7 +5,7 @@ The params are in the canonical form IBM's own models (``ibm-quantum-schemas``
 ``[circuit, parameter values, shots]`` and every estimator pub ``[circuit, observables,
 parameter values, precision]``, parameter values an ``ndarray`` envelope (shape ``(*sweep,
 num_parameters)``, ``(0,)`` without parameters), observables ``{pauli: coefficient}`` objects
-nested to their shape; job-wide ``shots``/``precision`` are folded into each pub (shots default
+(one, or a flat list: the model takes no deeper nesting); job-wide ``shots``/``precision`` are folded into each pub (shots default
 to ``options["default_shots"]``, else 4096, as qiskit-ibm-runtime's sampler does).
 
 A sampler pub is ``circuit``, ``(circuit,)``, ``(circuit, parameter_values)`` or
@@ -345,6 +345,12 @@ def estimator_params(
         circuit = _circuit(items[0], where)
         qubits = [circuit.num_qubits] if circuit.num_qubits else []
         observables, obs_shape = _observables(items[1], where, qubits)
+        if len(obs_shape) > 1:
+            raise InvalidInputError(
+                f"{where}: observables of shape {obs_shape}; IBM's estimator model takes one "
+                "observable or a flat list of them (broadcast them against the parameter "
+                "values' last sweep axis, or split the pub)"
+            )
         if qubits and qubits[0] < circuit.min_qubits:
             raise InvalidInputError(
                 f"{where}: the circuit uses physical qubit ${circuit.min_qubits - 1}, but the "

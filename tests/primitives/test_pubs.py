@@ -84,15 +84,17 @@ def test_estimator_params_shape() -> None:
         [
             (BELL, "ZZ"),
             (BELL, ["ZZ", {"XX": 0.5, "YY": -0.5}]),
-            (SWEEP, [["Z"], ["X"]], [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], 0.01),
+            (SWEEP, ["Z", "X"], [[[0.1, 0.2]], [[0.3, 0.4]], [[0.5, 0.6]]], 0.01),
         ],
         precision=0.02,
     )
     assert readable(params["pubs"]) == [
         [BELL, {"ZZ": 1.0}, [], 0.02],
         [BELL, [{"ZZ": 1.0}, {"XX": 0.5, "YY": -0.5}], [], 0.02],
-        [SWEEP, [[{"Z": 1.0}], [{"X": 1.0}]], [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], 0.01],
+        [SWEEP, [{"Z": 1.0}, {"X": 1.0}], [[[0.1, 0.2]], [[0.3, 0.4]], [[0.5, 0.6]]], 0.01],
     ]
+    with pytest.raises(errors.InvalidInputError, match="flat list"):
+        estimator_params([(SWEEP, [["Z"], ["X"]], [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])])
     assert "precision" not in params
     assert params["version"] == 2
     assert estimator_params([(BELL, "ZZ")])["pubs"][0][3] is None
