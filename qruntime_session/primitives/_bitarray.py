@@ -297,9 +297,10 @@ class BitArray:
                     f"index {int(positions.min())} out of bounds for the number of bits "
                     f"{self._num_bits}."
                 )
-        flat = self._array.reshape(self.size * self.num_shots, width)
+        flattened = self.reshape(self.size * self.num_shots)  # qiskit's own flattening
         if not positions.size:
-            return BitArray(flat, self._num_bits)
+            return flattened
+        flat = flattened.array.reshape(-1, width)
         positions %= self._num_bits
         if np.intersect1d(positions[wanted], positions[~wanted]).size:
             return BitArray(np.empty((0, width), dtype=np.uint8), self._num_bits)

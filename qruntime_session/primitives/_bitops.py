@@ -150,7 +150,10 @@ def observable_grid(observables: object) -> np.ndarray:
             isinstance(value, np.ndarray) and value.dtype == object
         ):
             return [nested(v) for v in value]
-        return diagonal_terms(value)
+        terms = {k: v for k, v in diagonal_terms(value).items() if abs(v) > 1e-12}
+        if not terms:
+            raise ValueError("Empty observable was detected.")
+        return terms
 
     grid = nested(observables)
     flat: list[dict[str, complex]] = []

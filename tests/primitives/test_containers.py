@@ -41,7 +41,8 @@ def test_bit_array_validates_its_layout() -> None:
     assert repr(bits) == "BitArray(<shape=(), num_shots=3, num_bits=2>)"
     assert bits == _bits([1, 2, 3], 2)
     assert bits != _bits([1, 2, 3], 3)
-    assert bits.array.dtype == np.uint8 and bits.array.shape == (3, 1)
+    assert bits.array.dtype == np.uint8
+    assert bits.array.shape == (3, 1)
 
 
 def test_repr_of_a_half_built_object_does_not_fail() -> None:
