@@ -5,8 +5,9 @@ The params are in the canonical form IBM's own models (``ibm-quantum-schemas``
 ``[circuit, parameter values, shots]`` and every estimator pub ``[circuit, observables,
 parameter values, precision]``, parameter values an ``ndarray`` envelope (shape ``(*sweep,
 num_parameters)``, ``(0,)`` without parameters), observables ``{pauli: coefficient}`` objects
-(one, or a flat list: the model takes no deeper nesting); job-wide ``shots``/``precision`` are folded into each pub (shots default
-to ``options["default_shots"]``, else 4096, as qiskit-ibm-runtime's sampler does).
+(one, or a flat list: the model takes no deeper nesting); job-wide ``shots``/``precision``
+are folded into each pub (shots default to ``options["default_shots"]``, else 4096, as
+qiskit-ibm-runtime's sampler does).
 
 A sampler pub is ``circuit``, ``(circuit,)``, ``(circuit, parameter_values)`` or
 ``(circuit, parameter_values, shots)``; an estimator pub is ``(circuit, observables)``,
