@@ -179,7 +179,7 @@ def _nested(value: list[Any], where: str) -> tuple[tuple[int, ...], list[Any]]:
         if not all(type(item) is list and len(item) == size for item in items):
             raise _Malformed(f"{where} is ragged (its lists differ in length)")
         items = list(chain.from_iterable(items))
-    if items and any(type(item) is list for item in items):
+    if items and list in set(map(type, items)):
         raise _Malformed(f"{where} is ragged (its lists differ in depth)")
     return tuple(shape), items
 
