@@ -166,7 +166,10 @@ class BitArray:
         """Counts keyed by bit string (most significant bit first), like qiskit's; ``loc``
         selects one sweep point, ``None`` joins them all."""
         keys, counts = unique_rows(self._rows(loc))
-        return dict(zip(bitstrings(keys, self._num_bits), counts.tolist(), strict=True))
+        names = bitstrings(keys, self._num_bits)
+        if counts.size and counts.max() == 1:  # every shot distinct (wide random registers)
+            return dict.fromkeys(names, 1)
+        return dict(zip(names, counts.tolist(), strict=True))
 
     def get_int_counts(self, loc: Loc = None) -> dict[int, int]:
         """Counts keyed by the register's value as an integer."""

@@ -22,7 +22,7 @@ __all__ = [
     "unpack_bits",
 ]
 
-_CHUNK_ROWS = 1 << 15
+_CHUNK_ROWS = 1 << 13
 _DIAGONAL = frozenset("IZ01")
 
 
@@ -46,7 +46,7 @@ def masked_rows(rows: np.ndarray, num_bits: int) -> np.ndarray:
 
 
 def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of a 2-D ``uint8`` array (sorted) and how often each occurs."""
+    """The distinct rows of a 2-D ``uint8`` array (in no set order) and how often each occurs."""
     count, width = rows.shape
     if count == 0:
         return rows[:0], np.zeros(0, dtype=np.int64)
@@ -67,15 +67,37 @@ def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         keys, counts = np.unique(columns[:, 0], return_counts=True)
         distinct = keys.astype(">u8").reshape(-1, 1).view(np.uint8)[:, 8 - width :]
         return np.ascontiguousarray(distinct), counts
-    order = np.lexsort(columns.T[::-1])
-    ordered = columns[order]
-    starts = np.empty(count, dtype=bool)
-    starts[0] = True
-    np.any(ordered[1:] != ordered[:-1], axis=1, out=starts[1:])
-    first = np.flatnonzero(starts)
+    grouped = _hash_grouped(columns)
+    if grouped is None:  # every row distinct: no reordering needed
+        return rows, np.ones(count, dtype=np.int64)
+    ordered, new = grouped
+    first = np.flatnonzero(np.concatenate(([True], new)))
     counts = np.diff(np.append(first, count))
     distinct = ordered[first].view(np.uint8).reshape(-1, words * 8)[:, words * 8 - width :]
     return np.ascontiguousarray(distinct), counts
+
+
+def _hash_grouped(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows of 64-bit words ordered so that equal rows are adjacent, and where each new row
+    starts (``new[i]``: row ``i + 1`` differs from row ``i``); ``None`` when all rows differ.
+
+    One 64-bit hash per row is sorted (not the rows); should two different rows share a
+    hash, the rows themselves are sorted instead."""
+    mixed = columns[:, 0].astype(np.uint64)
+    for k in range(1, columns.shape[1]):
+        mixed *= np.uint64(0x9E3779B97F4A7C15)
+        mixed ^= columns[:, k].astype(np.uint64)
+    order = np.argsort(mixed)
+    hashes = mixed[order]
+    hash_new = hashes[1:] != hashes[:-1]
+    if hash_new.all():
+        return None
+    ordered = columns[order]
+    new = np.any(ordered[1:] != ordered[:-1], axis=1)
+    if (new & ~hash_new).any():  # a collision: sort the rows themselves
+        ordered = columns[np.lexsort(columns.T[::-1])]
+        new = np.any(ordered[1:] != ordered[:-1], axis=1)
+    return ordered, new
 
 
 def bitstrings(rows: np.ndarray, num_bits: int) -> list[str]:
@@ -87,9 +109,9 @@ def bitstrings(rows: np.ndarray, num_bits: int) -> list[str]:
     for start in range(0, count, _CHUNK_ROWS):
         chunk = rows[start : start + _CHUNK_ROWS]
         digits = np.unpackbits(chunk, axis=1)[:, chunk.shape[1] * 8 - num_bits :]
-        digits += ord("0")
-        text = digits.tobytes().decode("ascii")
-        out.extend(text[i : i + num_bits] for i in range(0, len(text), num_bits))
+        codes = digits.astype(np.uint32)
+        codes += ord("0")
+        out.extend(codes.view(f"U{num_bits}").ravel().tolist())
     return out
 
 

@@ -20,6 +20,7 @@ kept as received. A body that is not one of the two shapes raises :class:`Result
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from itertools import chain
@@ -163,8 +164,9 @@ def _plain(body: Mapping[str, Any], program_id: str | None, budget: Budget) -> P
     return PrimitiveResult(pubs, metadata)
 
 
-def _nested(value: list[Any], where: str) -> tuple[tuple[int, ...], list[Any]]:
-    """The shape of a rectangular nest of lists and its leaves in C order."""
+def _nested(value: list[Any], where: str) -> tuple[tuple[int, ...], list[list[Any]]]:
+    """The shape of a rectangular nest of lists and its innermost lists in C order (their
+    items are checked by the reader of the items)."""
     shape: list[int] = []
     probe: Any = value
     while isinstance(probe, list):
@@ -174,21 +176,19 @@ def _nested(value: list[Any], where: str) -> tuple[tuple[int, ...], list[Any]]:
         if not probe:
             break
         probe = probe[0]
-    items: list[Any] = value
+    leaves: list[Any] = [value]
     for size in shape[1:]:
-        if not all(type(item) is list and len(item) == size for item in items):
+        leaves = list(chain.from_iterable(leaves))
+        if not all(type(item) is list and len(item) == size for item in leaves):
             raise _Malformed(f"{where} is ragged (its lists differ in length)")
-        items = list(chain.from_iterable(items))
-    if items and list in set(map(type, items)):
-        raise _Malformed(f"{where} is ragged (its lists differ in depth)")
-    return tuple(shape), items
+    return tuple(shape), leaves
 
 
 def _plain_bits(value: Mapping[str, Any], where: str, budget: Budget) -> BitArray:
     samples = value["samples"]
     if not isinstance(samples, list):
         raise _Malformed(f"{where}.samples is not a list")
-    shape, flat = _nested(samples, f"{where}.samples")
+    shape, leaves = _nested(samples, f"{where}.samples")
     num_bits = value.get("num_bits")  # the service always sends it; inferred when absent
     if num_bits is not None and (
         not isinstance(num_bits, int) or isinstance(num_bits, bool) or num_bits < 0
@@ -200,7 +200,7 @@ def _plain_bits(value: Mapping[str, Any], where: str, budget: Budget) -> BitArra
             "(raise DecodeLimits.max_num_bits to read it)"
         )
     try:
-        rows, width = hex_samples(flat, num_bits, budget)
+        rows, width = hex_samples(leaves, math.prod(shape), num_bits, budget)
     except WireArrayError as exc:
         raise _Malformed(f"{where}: {exc}") from exc
     return BitArray(rows.reshape((*shape, rows.shape[-1])), width)

@@ -37,8 +37,10 @@ __all__ = [
     "set_decode_limits",
 ]
 
-_B64_CHUNK = 1 << 22  # characters of base64 decoded at once (a multiple of 4)
-_INFLATE_CHUNK = 1 << 22  # bytes inflated at once
+# Work buffers are about 1/16 of what they stream (64 KiB to 1 MiB), so decoding peaks near
+# the array's own size.
+_MIN_CHUNK = 1 << 16
+_MAX_CHUNK = 1 << 20
 _HEADER_PROBE = 1 << 16  # the .npy header is read from at most this many inflated bytes
 _MAX_DIM = 1 << 40
 
@@ -108,12 +110,17 @@ class Budget:
 # -- ndarray envelopes --------------------------------------------------------------------
 
 
+def _chunk(total: int) -> int:
+    return min(max(total // 16, _MIN_CHUNK), _MAX_CHUNK)
+
+
 def _base64_chunks(text: str) -> Iterator[bytes]:
     if len(text) % 4:
         raise WireArrayError("ndarray is not base64 (its length is not a multiple of 4)")
-    for start in range(0, len(text), _B64_CHUNK):
+    step = _chunk(len(text)) // 4 * 4
+    for start in range(0, len(text), step):
         try:
-            yield base64.b64decode(text[start : start + _B64_CHUNK], validate=True)
+            yield base64.b64decode(text[start : start + step], validate=True)
         except (binascii.Error, ValueError) as exc:
             raise WireArrayError(f"ndarray is not base64: {exc}") from exc
 
@@ -198,8 +205,9 @@ def read_ndarray(text: str, budget: Budget) -> np.ndarray:
     if len(head) - offset > nbytes:
         raise WireArrayError("ndarray inflates to more bytes than its header declares")
     buffer[:filled] = np.frombuffer(head, dtype=np.uint8, count=filled, offset=offset)
+    step = _chunk(nbytes)
     while filled < nbytes:
-        part = inflater.read(min(_INFLATE_CHUNK, nbytes - filled))
+        part = inflater.read(min(step, nbytes - filled))
         if not part:
             raise WireArrayError(
                 f"ndarray holds {filled} bytes of data, fewer than its shape {shape} needs"
@@ -221,20 +229,46 @@ for _i, _c in enumerate("0123456789abcdef"):
     _HEX[ord(_c.upper())] = _i
 
 
-def hex_samples(flat: list[Any], num_bits: int | None, budget: Budget) -> tuple[np.ndarray, int]:
-    """Packed rows ``(len(flat), ceil(num_bits / 8))`` from hex strings like ``'0x1f'``, and
-    the width (``num_bits``, or the widest sample's when ``None``)."""
+def hex_samples(
+    leaves: list[list[Any]], count: int, num_bits: int | None, budget: Budget
+) -> tuple[np.ndarray, int]:
+    """Packed rows ``(count, ceil(num_bits / 8))`` from lists of hex strings like ``'0x1f'``
+    (``count`` strings in all), and the width (``num_bits``, or the widest sample's when
+    ``None``). Rows are decoded a slice at a time into the one output array."""
+    if num_bits is None:
+        longest = max((max(map(len, leaf), default=3) for leaf in leaves), default=3)
+        width_bits = 4 * max(longest - 2, 0)
+    else:
+        width_bits = num_bits
+    nbytes = min_num_bytes(width_bits)
+    budget.take(count * nbytes, f"{count} samples of {width_bits} bits")
+    out = np.empty((count, nbytes), dtype=np.uint8)
+    step = min(max(count // 48, 256), 1 << 15)  # work buffers stay well under the output
+    row = 0
+    for leaf in leaves:
+        for start in range(0, len(leaf), step):
+            block = leaf[start : start + step]
+            out[row : row + len(block)] = _hex_block(block, nbytes, width_bits)
+            row += len(block)
+    if row != count:
+        raise WireArrayError(f"{row} samples where the shape holds {count}")
+    if num_bits is None:
+        seen = np.bitwise_or.reduce(out, axis=0) if count else np.zeros(nbytes, np.uint8)
+        widest = int.from_bytes(seen.tobytes(), "big").bit_length()
+        keep = min_num_bytes(widest)
+        return np.ascontiguousarray(out[:, nbytes - keep :]), widest
+    return out, num_bits
+
+
+def _hex_block(flat: list[Any], nbytes: int, num_bits: int) -> np.ndarray:
     count = len(flat)
     if count and set(map(type, flat)) != {str}:
         bad = next(s for s in flat if type(s) is not str)
-        raise WireArrayError(f"sample {bad!r} is not a hex string like '0x3'")
+        raise WireArrayError(f"sample {bad!r:.40} is not a hex string like '0x3'")
     longest = max(map(len, flat), default=3)
     if longest < 3:
         raise WireArrayError("a sample is not a hex string like '0x3'")
     digits = longest - 2
-    width_bits = num_bits if num_bits is not None else 4 * digits
-    nbytes = min_num_bytes(width_bits)
-    budget.take(count * max(nbytes, 1) + count * longest, f"{count} samples of {width_bits} bits")
     try:
         raw = np.array(flat, dtype=f"S{longest}")
     except (UnicodeEncodeError, ValueError) as exc:
@@ -249,22 +283,18 @@ def hex_samples(flat: list[Any], num_bits: int | None, budget: Budget) -> tuple[
     nibbles = np.zeros((count, span), dtype=np.uint8)
     source = _HEX[chars[:, 2:]]
     ndigits = lengths - 2
-    for size in np.unique(ndigits).tolist():
-        rows = np.flatnonzero(ndigits == size)
+    sizes = np.unique(ndigits).tolist()
+    for size in sizes:
+        rows = np.flatnonzero(ndigits == size) if len(sizes) > 1 else slice(None)
         block = source[rows, :size]
         if (block == 255).any():
             raise WireArrayError("a sample holds a character that is not a hex digit")
         nibbles[rows, span - size :] = block
     if span > 2 * nbytes and nibbles[:, : span - 2 * nbytes].any():
-        raise WireArrayError(f"a sample is wider than num_bits={width_bits}")
+        raise WireArrayError(f"a sample is wider than num_bits={num_bits}")
     tail = nibbles[:, span - 2 * nbytes :]
     packed = (tail[:, 0::2] << 4) | tail[:, 1::2]
-    if num_bits is None:
-        seen = np.bitwise_or.reduce(packed, axis=0) if count else np.zeros(nbytes, np.uint8)
-        widest = int.from_bytes(seen.tobytes(), "big").bit_length()
-        keep = min_num_bytes(widest)
-        return np.ascontiguousarray(packed[:, nbytes - keep :]), widest
     spare = -num_bits % 8
     if spare and nbytes and (packed[:, 0] >> np.uint8(8 - spare)).any():
         raise WireArrayError(f"a sample is wider than num_bits={num_bits}")
-    return packed, num_bits
+    return packed

@@ -195,3 +195,14 @@ def test_data_bin_pub_result_and_to_qiskit_wrap_the_same_arrays() -> None:
     )
     evs = np.arange(6.0).reshape(2, 3)
     assert repr(DataBin(evs=evs, shape=(2, 3))) == repr(QDataBin(evs=evs, shape=(2, 3)))
+
+
+def test_counting_survives_a_hash_collision() -> None:
+    """Two different 16-byte shots with the same 64-bit row hash are still counted apart."""
+    k = 0x9E3779B97F4A7C15
+    words = np.array([[0, 5], [1, k ^ 5], [0, 5]], dtype=">u8")
+    array = words.view(np.uint8).reshape(3, 16).copy()
+    array[:, 0] &= 0x7F
+    ours, theirs = pair(array, 127)
+    assert ours.get_counts() == theirs.get_counts()
+    assert len(ours.get_counts()) == 2
