@@ -419,6 +419,12 @@ class RuntimeClient:
         """
         return await _backends.least_busy(self, min_qubits=min_qubits, simulator=simulator)
 
+    async def backend_target(self, name: str) -> Any:
+        """qiskit's ``Target`` for a backend, from its configuration and properties (the
+        ``qiskit`` extra): transpile to it before submitting, the service runs only ISA
+        circuits (``docs/results.md``)."""
+        return await _backends.get_backend_target(self, name)
+
     async def _pace_submission(self) -> None:
         if self._pacer is not None:
             await self._pacer.wait_turn()
