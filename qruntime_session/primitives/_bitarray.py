@@ -19,9 +19,11 @@ from ._bitops import (
     bitstrings,
     expectation,
     masked_rows,
+    matching_rows,
     min_num_bytes,
     observable_grid,
     pack_bits,
+    pack_ints,
     row_ints,
     unique_rows,
     unpack_bits,
@@ -307,14 +309,7 @@ class BitArray:
         positions %= self._num_bits
         if np.intersect1d(positions[wanted], positions[~wanted]).size:
             return BitArray(np.empty((0, width), dtype=np.uint8), self._num_bits)
-        byte_of, bit_of = np.divmod(positions, 8)
-        columns = (width - 1) - byte_of
-        shifts = bit_of.astype(np.uint8)
-        mask = np.zeros(width, dtype=np.uint8)
-        np.bitwise_or.at(mask, columns, np.uint8(1) << shifts)
-        target = np.zeros(width, dtype=np.uint8)
-        np.bitwise_or.at(target, columns, wanted.astype(np.uint8) << shifts)
-        return BitArray(flat[((flat & mask) == target).all(axis=-1)], self._num_bits)
+        return BitArray(flat[matching_rows(flat, positions, wanted)], self._num_bits)
 
     # -- building ------------------------------------------------------------------------
 
@@ -377,14 +372,7 @@ class BitArray:
         if num_bits is None:
             ints = list(ints)
             num_bits = max(map(int.bit_length, ints)) or 1
-        width = min_num_bytes(num_bits)
-        try:
-            raw = b"".join(int(v).to_bytes(width, "big") for v in ints)
-        except OverflowError as exc:
-            raise ValueError(
-                f"All samples must be non-negative integers that fit in num_bits={num_bits} bits."
-            ) from exc
-        return BitArray(np.frombuffer(raw, dtype=np.uint8).reshape(-1, width).copy(), num_bits)
+        return BitArray(pack_ints(ints, num_bits), num_bits)
 
     @staticmethod
     def concatenate(bit_arrays: Sequence[BitArray], axis: int = 0) -> BitArray:

@@ -146,6 +146,34 @@ def pack_bits(bits: np.ndarray) -> tuple[np.ndarray, int]:
     return np.packbits(msb_first, axis=-1, bitorder="big"), num_bits
 
 
+def matching_rows(flat: np.ndarray, positions: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Which rows of packed shots have bit ``positions[i]`` (0: least significant) equal to
+    ``wanted[i]`` for every ``i`` (a boolean per row)."""
+    width = flat.shape[-1]
+    byte_of, bit_of = np.divmod(positions, 8)
+    columns = (width - 1) - byte_of
+    shifts = bit_of.astype(np.uint8)
+    mask = np.zeros(width, dtype=np.uint8)
+    np.bitwise_or.at(mask, columns, np.uint8(1) << shifts)
+    target = np.zeros(width, dtype=np.uint8)
+    np.bitwise_or.at(target, columns, wanted.astype(np.uint8) << shifts)
+    found: np.ndarray = ((flat & mask) == target).all(axis=-1)
+    return found
+
+
+def pack_ints(values: Iterable[int], num_bits: int) -> np.ndarray:
+    """Packed rows ``(n, ceil(num_bits / 8))`` of non-negative integers (``ValueError`` for
+    one that does not fit)."""
+    width = min_num_bytes(num_bits)
+    try:
+        raw = b"".join(int(v).to_bytes(width, "big") for v in values)
+    except OverflowError as exc:
+        raise ValueError(
+            f"All samples must be non-negative integers that fit in num_bits={num_bits} bits."
+        ) from exc
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, width).copy()
+
+
 def diagonal_terms(observable: object) -> dict[str, complex]:
     """One observable as ``{label: coefficient}``: a label, a mapping, or anything with
     ``to_list()`` (a ``SparsePauliOp``) or ``to_label()`` (a ``Pauli``)."""
