@@ -15,6 +15,8 @@ async def uses_the_public_api(params: dict[str, Any]) -> None:
         assert_type(backends[0].status, qrs.BackendStatus | None)
         config = await client.backend("ibm_fez")
         assert_type(config.n_qubits, int | None)
+        assert_type(config.num_qubits, int | None)
+        assert_type(backends[0].num_qubits, int | None)
         assert_type(config.coupling_map, tuple[tuple[int, int], ...])
         assert_type((await client.backend_status("ibm_fez")).operational, bool | None)
         assert_type(await client.least_busy(min_qubits=2), qrs.BackendInfo | None)
