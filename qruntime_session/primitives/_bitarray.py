@@ -17,6 +17,7 @@ import numpy as np
 
 from ._bitops import (
     bitstrings,
+    counts_dict,
     expectation,
     masked_rows,
     matching_rows,
@@ -168,10 +169,7 @@ class BitArray:
         """Counts keyed by bit string (most significant bit first), like qiskit's; ``loc``
         selects one sweep point, ``None`` joins them all."""
         keys, counts = unique_rows(self._rows(loc))
-        names = bitstrings(keys, self._num_bits)
-        if counts.size and counts.max() == 1:  # every shot distinct (wide random registers)
-            return dict.fromkeys(names, 1)
-        return dict(zip(names, counts.tolist(), strict=True))
+        return counts_dict(keys, counts, self._num_bits)
 
     def get_int_counts(self, loc: Loc = None) -> dict[int, int]:
         """Counts keyed by the register's value as an integer."""

@@ -7,7 +7,7 @@ expectation values qiskit's ``sampled_expectation_value`` computes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -102,16 +102,40 @@ def _hash_grouped(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 def bitstrings(rows: np.ndarray, num_bits: int) -> list[str]:
     """One bit string (most significant bit first) per row of a 2-D ``uint8`` array."""
+    out: list[str] = []
+    for chunk in iter_bitstrings(rows, num_bits):
+        out.extend(chunk)
+    return out
+
+
+def iter_bitstrings(rows: np.ndarray, num_bits: int) -> Iterator[list[str]]:
+    """:func:`bitstrings` a few thousand rows at a time (so each string is still in the CPU's
+    cache when a caller hashes it)."""
     count = rows.shape[0]
     if num_bits == 0:
-        return [""] * count
-    out: list[str] = []
+        yield [""] * count
+        return
     for start in range(0, count, _CHUNK_ROWS):
         chunk = rows[start : start + _CHUNK_ROWS]
         digits = np.unpackbits(chunk, axis=1)[:, chunk.shape[1] * 8 - num_bits :]
         codes = digits.astype(np.uint32)
         codes += ord("0")
-        out.extend(codes.view(f"U{num_bits}").ravel().tolist())
+        names: list[str] = codes.view(f"U{num_bits}").ravel().tolist()
+        yield names
+
+
+def counts_dict(keys: np.ndarray, counts: np.ndarray, num_bits: int) -> dict[str, int]:
+    """``{bit string: count}`` for distinct rows ``keys``, built a chunk at a time."""
+    out: dict[str, int] = {}
+    if counts.size and counts.max() == 1:  # every shot distinct (wide random registers)
+        for names in iter_bitstrings(keys, num_bits):
+            out.update(dict.fromkeys(names, 1))
+        return out
+    tallies: list[int] = counts.tolist()
+    offset = 0
+    for names in iter_bitstrings(keys, num_bits):
+        out.update(zip(names, tallies[offset : offset + len(names)], strict=True))
+        offset += len(names)
     return out
 
 
