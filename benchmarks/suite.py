@@ -56,7 +56,7 @@ warnings.filterwarnings("ignore", category=qrs.QueuedJobsDroppedWarning)
 NO_WAIT = qrs.PollPolicy(initial=0.0, max_interval=0.0, jitter=0.0)
 SERVER_CORE = 0
 CLIENT_CORE = 1
-ROWS = ("P1", "P1x50", "P2", "P3", "P4", "P5", "P6", "P6cli", "P7", "P8", "sessions")
+ROWS = ("P1", "P1x50", "P2", "P3", "P4", "P5", "P6", "P6cli", "P7", "P8", "sessions", "D")
 PEERS = {
     "qiskit-ibm-runtime": ["qiskit-ibm-runtime==0.51.0"],
     "arazzo-runner": ["arazzo-runner"],
@@ -1017,6 +1017,10 @@ async def measure(args: argparse.Namespace, notes: list[str]) -> list[dict[str, 
         rows += await p7(size)
     if "P8" in only:
         rows += await p8(size, qiskit, notes)
+    if "D" in only:
+        from benchmarks.decode import rows as decode_rows
+
+        rows += decode_rows(args.quick, args.rounds)
     return rows
 
 
@@ -1054,6 +1058,8 @@ def figure_text(row: dict[str, Any]) -> str:
         return f"{row['mb_for_10000']:.2f} MB per 10,000 ({row['bytes_per_handle']:.0f} B each)"
     if row["figure"] == "P8":
         return f"SDK {row['seconds']['sdk']:.2f} s; pick-up p50 {row['pickup']['sdk']['p50']:.3f} s"
+    if "error" in row:
+        return row["error"]
     return "?"
 
 
@@ -1088,6 +1094,8 @@ def extra_lines(row: dict[str, Any]) -> list[str]:
     if "over_arazzo_runner" in row:
         a = row["over_arazzo_runner"]
         lines.append(f"/ arazzo-runner CLI: {a['median']:.2f}x ({a['min']:.2f}-{a['max']:.2f})")
+    if "peak_over_packed" in row:
+        lines.append(f"decode peak {row['peak_over_packed']:.2f}x the packed array")
     if "by_order" in row:
         lines.append(", ".join(f"{k} {v:.0f}x" for k, v in row["by_order"].items()))
     return lines

@@ -104,6 +104,12 @@ class RuntimeClient(RuntimeApi):
         """
         return await _backends.least_busy(self, min_qubits=min_qubits, simulator=simulator)
 
+    async def backend_target(self, name: str) -> Any:
+        """qiskit's ``Target`` for a backend, from its configuration and properties (the
+        ``qiskit`` extra): transpile to it before submitting, the service runs only ISA
+        circuits (``docs/results.md``)."""
+        return await _backends.get_backend_target(self, name)
+
     def _decode_result(
         self, body: Any, *, program_id: str, job_id: str, session_id: str | None
     ) -> Any:

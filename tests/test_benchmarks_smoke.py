@@ -25,7 +25,10 @@ def test_benchmark_suite_runs_quick(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     data = json.loads((tmp_path / "bench.json").read_text())
-    figures = {row["figure"] for row in data["rows"]}
+    figures = {row["figure"] for row in data["rows"] if not row["figure"].startswith("D[")}
+    decode = [row for row in data["rows"] if row["figure"].startswith("D[")]
+    assert len(decode) == 12  # 3 sizes x uniform/GHZ x qiskit/plain bodies
+    assert all(row["peak_over_packed"] > 0 for row in decode)
     assert figures == {
         "P1",
         "P1x50",
