@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _backends
+from . import _backends, primitives
 from ._api import RuntimeApi
 from ._backends import BackendConfiguration, BackendInfo, BackendStatus
 from ._checks import check_id
@@ -19,7 +19,6 @@ from ._job import Job
 from ._models import SessionMode
 from ._registry import left_open_error
 from ._session import BaseSession, OnExit
-from .primitives import decode_primitive_result
 
 __all__ = ["RuntimeClient", "Session"]
 
@@ -114,7 +113,8 @@ class RuntimeClient(RuntimeApi):
         self, body: Any, *, program_id: str, job_id: str, session_id: str | None
     ) -> Any:
         """A ``sampler`` or ``estimator`` result body decoded into a ``PrimitiveResult``."""
-        return decode_primitive_result(
+        # primitives loads numpy on first use, not with `import qruntime_session`
+        return primitives.decode_primitive_result(
             body, program_id=program_id, job_id=job_id, session_id=session_id
         )
 

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequenc
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
-from . import _api, _telemetry, _warnings, errors
+from . import _api, _telemetry, _warnings, errors, primitives
 from ._api import RuntimeApi
 from ._checks import check_id
 from ._display import SessionDisplay
@@ -38,7 +38,6 @@ from ._wire import (
     create_job_body,
     is_nonempty_str,
 )
-from .primitives import EstimatorJob, SamplerJob, estimator_params, sampler_params
 
 __all__ = ["BaseSession", "OnExit", "SessionLifecycle"]
 
@@ -531,16 +530,20 @@ class BaseSession(SessionLifecycle):
         options: Mapping[str, Any] | None = None,
         support_qiskit: bool = False,
         tags: Sequence[str] = (),
-    ) -> SamplerJob:
+    ) -> primitives.SamplerJob:
         """Submit a V2 ``sampler`` job built from ``pubs`` through :meth:`submit_job`.
 
         Pubs are checked before anything is sent (see ``docs/results.md``); the returned job's
         ``result()`` is a ``PrimitiveResult``.
         """
         self._require_open("submit a job")
-        params = sampler_params(pubs, shots=shots, options=options, support_qiskit=support_qiskit)
+        params = primitives.sampler_params(
+            pubs, shots=shots, options=options, support_qiskit=support_qiskit
+        )
         job = await self.submit_job("sampler", params, tags=tags)
-        typed = SamplerJob(job.id, client=self.client, session_id=self.id, program_id="sampler")
+        typed = primitives.SamplerJob(
+            job.id, client=self.client, session_id=self.id, program_id="sampler"
+        )
         self._jobs[job.id] = typed
         return typed
 
@@ -552,14 +555,16 @@ class BaseSession(SessionLifecycle):
         options: Mapping[str, Any] | None = None,
         support_qiskit: bool = False,
         tags: Sequence[str] = (),
-    ) -> EstimatorJob:
+    ) -> primitives.EstimatorJob:
         """Submit a V2 ``estimator`` job built from ``pubs`` through :meth:`submit_job`."""
         self._require_open("submit a job")
-        params = estimator_params(
+        params = primitives.estimator_params(
             pubs, precision=precision, options=options, support_qiskit=support_qiskit
         )
         job = await self.submit_job("estimator", params, tags=tags)
-        typed = EstimatorJob(job.id, client=self.client, session_id=self.id, program_id="estimator")
+        typed = primitives.EstimatorJob(
+            job.id, client=self.client, session_id=self.id, program_id="estimator"
+        )
         self._jobs[job.id] = typed
         return typed
 

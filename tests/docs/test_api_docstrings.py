@@ -148,6 +148,10 @@ def _reference() -> dict[str, tuple[str, griffe.Object]]:
         shown[module.path] = (module_name, module)
         for name in importlib.import_module(module_name).__all__:
             entry = module[name]
+            if isinstance(entry, griffe.Alias) and not entry.target_path.startswith(
+                "qruntime_session"
+            ):
+                continue  # another package's object (numpy.ndarray as NDArray)
             target = entry.final_target if isinstance(entry, griffe.Alias) else entry
             if target.is_module or not target.path.startswith("qruntime_session"):
                 continue
