@@ -618,7 +618,7 @@ class Api:
         """GET /v1/jobs/{id}."""
         self.authorize(request)
         exclude_params = _query_bool(request.query, "exclude_params", False)
-        self.store.tick()
+        await self.store.settle(request.match_info["id"])
         job = self.store.job(request.match_info["id"])
         return web.json_response(job.to_json(include_params=not exclude_params))
 
@@ -626,10 +626,11 @@ class Api:
         """GET /v1/jobs/{id}/results: 200 with the result, or 204 when there is none."""
         self.authorize(request)
         job = self.store.job(request.match_info["id"])
+        await self.store.settle(job.id)
         pending = self.store.take_result(job)
         if pending is None:
             return web.Response(status=204)
-        return web.json_response(await pending)
+        return web.Response(body=await pending, content_type="application/json")
 
     async def cancel_job(self, request: web.Request) -> web.StreamResponse:
         """POST /v1/jobs/{id}/cancel."""
@@ -640,14 +641,14 @@ class Api:
     async def get_job_logs(self, request: web.Request) -> web.StreamResponse:
         """GET /v1/jobs/{id}/logs (text/plain)."""
         self.authorize(request)
-        self.store.tick()
+        await self.store.settle(request.match_info["id"])
         job = self.store.job(request.match_info["id"])
         return web.Response(text=job.logs_text(), content_type="text/plain")
 
     async def get_job_metrics(self, request: web.Request) -> web.StreamResponse:
         """GET /v1/jobs/{id}/metrics."""
         self.authorize(request)
-        self.store.tick()
+        await self.store.settle(request.match_info["id"])
         job = self.store.job(request.match_info["id"])
         return web.json_response(job.metrics_json(self.config.qiskit_version))
 

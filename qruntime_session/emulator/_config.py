@@ -111,6 +111,38 @@ class EmulatorConfig:
     simulate: bool | None = None
     #: Circuits using more qubits than this in non-Clifford operations end ``Failed``.
     max_simulated_qubits: int = attrs.field(default=24, validator=_positive)
+    #: Judge jobs as the service does when they run: params against IBM's models, circuits
+    #: against the device (ISA: basis gates, coupling map, width; reason code 1517).
+    judge_jobs: bool = True
+    #: Simulate devices with a noise model built from the calibration data the emulator
+    #: serves (``/properties``: readout, gate errors, T1/T2). ``False``: ideal, exact results.
+    noise: bool = True
+    #: Jobs a device runs at once (``None``: no limit). Queued jobs start in queue order, the
+    #: active session's jobs first, so queue and run times add up as on hardware.
+    jobs_per_device: int | None = attrs.field(default=1, validator=_positive_or_none)
+    #: Wall-clock seconds the emulator spends reading, judging and simulating one job (in a
+    #: worker thread); past it the job ends ``Failed``.
+    job_time_limit: float = attrs.field(default=60.0, validator=_positive)
+    #: Limits on what a job declares; past one, the job ends ``Failed`` with the reason.
+    max_pubs: int = attrs.field(default=1000, validator=_positive)
+    #: Parameter-value points (sweep points) over all of a job's pubs.
+    max_sweep_points: int = attrs.field(default=100_000, validator=_positive)
+    #: Shots per sampler pub (IBM's devices answer ``max_shots`` 100,000 in their configuration).
+    max_shots: int = attrs.field(default=100_000, validator=_positive)
+    #: Shots times sweep points over all of a sampler job's pubs.
+    max_executions: int = attrs.field(default=5_000_000, validator=_positive)
+    #: Shots an estimator pub's precision may imply (``ceil(1 / precision**2)``).
+    max_estimator_shots: int = attrs.field(default=10**9, validator=_positive)
+    #: Characters of one encoded circuit or parameter-value array (base64 / OpenQASM text).
+    max_circuit_chars: int = attrs.field(default=4_000_000, validator=_positive)
+    #: Bytes one circuit or array may inflate to (zlib); checked while inflating.
+    max_inflated_bytes: int = attrs.field(default=32_000_000, validator=_positive)
+    #: Instructions in one circuit.
+    max_operations: int = attrs.field(default=200_000, validator=_positive)
+    #: Pauli terms over all of an estimator job's observables.
+    max_observable_terms: int = attrs.field(default=200_000, validator=_positive)
+    #: How deeply the params' JSON may nest (IBM's deepest canonical pub nests about 8).
+    max_nesting: int = attrs.field(default=64, validator=_positive)
     #: Reported as ``qiskit_version`` in job metrics.
     qiskit_version: str = "2.2.1"
     #: Seed for generated ids; ``None`` draws them from the OS.

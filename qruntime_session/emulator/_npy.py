@@ -125,7 +125,7 @@ def encode_ndarray(descr: str, shape: Sequence[int], data: bytes) -> dict[str, A
     return {"__type__": "ndarray", "__value__": base64.b64encode(packed).decode("ascii")}
 
 
-def decode_ndarray(value: Any) -> Any:
+def decode_ndarray(value: Any, *, max_bytes: int | None = None) -> Any:
     """The nested-list value of an ``ndarray`` envelope's ``__value__``.
 
     A plain list or number (the encoder's form for small or object arrays) is returned as
@@ -135,7 +135,11 @@ def decode_ndarray(value: Any) -> Any:
         return value
     raw = base64.b64decode(value)
     with contextlib.suppress(zlib.error):
-        raw = zlib.decompress(raw)
+        inflater = zlib.decompressobj()
+        inflated = inflater.decompress(raw, (max_bytes or 0) + 1 if max_bytes else 0)
+        if max_bytes is not None and (len(inflated) > max_bytes or inflater.unconsumed_tail):
+            raise ValueError(f"the array inflates to more than {max_bytes:,} bytes")
+        raw = inflated + inflater.flush() if max_bytes is None else inflated
     return read_npy(raw).tolist()
 
 
