@@ -511,6 +511,7 @@ class Api:
         self.authorize(request)
         session = self.store.session(request.match_info["id"])
         body = _json_object(await request.read())
+        await self.store.settle_session(session.id)
         accepting = body.get("accepting_jobs")
         if not isinstance(accepting, bool):
             raise _bad("accepting_jobs is required and must be a boolean.")
@@ -523,6 +524,7 @@ class Api:
         session_id = request.match_info["id"]
         if len(session_id) > 500:
             raise _bad("The session id must be 1 to 500 characters long.")
+        await self.store.settle_session(self.store.session(session_id).id)
         self.store.cancel_session(self.store.session(session_id))
         return web.Response(status=204)
 

@@ -46,7 +46,11 @@ class Emulator:
         )
         self.app = build_app(api)
         self.app[EMULATOR_KEY] = self
+        self.app.on_startup.append(self._warm_results)
         self.app.on_cleanup.append(self._close_results)
+
+    async def _warm_results(self, _app: web.Application) -> None:
+        self._store.results.warm()
 
     async def _close_results(self, _app: web.Application) -> None:
         self._store.results.close()

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import attrs
 
 from ._limits import JobRejected, Limits, inflate
-from ._npy import decode_ndarray
+from ._npy import TooManyRows, decode_ndarray
 from ._qasm import is_qasm
 
 __all__ = [
@@ -138,7 +138,14 @@ def _decode_values(value: Any, limits: Limits | None = None) -> Any:
         if isinstance(encoded, str):
             _check_chars(encoded, limits, "a parameter-value array")
         try:
-            return decode_ndarray(encoded, max_bytes=limits.max_inflated_bytes)
+            return decode_ndarray(
+                encoded, max_bytes=limits.max_inflated_bytes, max_rows=limits.max_sweep_points
+            )
+        except TooManyRows as exc:
+            raise JobRejected(
+                f"Invalid input: {exc}: more than {limits.max_sweep_points:,} parameter-value "
+                "points (EmulatorConfig.max_sweep_points)."
+            ) from exc
         except (ValueError, binascii.Error, zlib.error, SyntaxError, MemoryError) as exc:
             raise InvalidPub(f"unreadable parameter values: {exc}") from exc
     if isinstance(value, Mapping) and value.get("__type__") == "BindingsArray":
@@ -255,7 +262,7 @@ def read_pubs(
                 values = _decode_values(pub[2], limits) if len(pub) >= 3 else None
                 shape = broadcast(_observable_shape(observables), _values_shape(values))
                 precision = _precision(pub, params)
-                if 1.0 / precision**2 > limits.max_estimator_shots:
+                if precision < 1.0 / math.sqrt(limits.max_estimator_shots):
                     raise JobRejected(
                         f"Invalid input: pub {index}: precision {precision:g} needs more than "
                         f"{limits.max_estimator_shots:,} shots "

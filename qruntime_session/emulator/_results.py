@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import math
@@ -362,6 +363,18 @@ def judge_outcome(error: BaseException) -> Refusal:
     )
 
 
+def _warm(simulate: bool) -> None:
+    """The imports of a first job, done early (best effort: a failure shows in that job)."""
+    from ._judge import SCHEMAS_AVAILABLE
+
+    with contextlib.suppress(Exception):
+        if SCHEMAS_AVAILABLE:
+            import ibm_quantum_schemas.sampler.version_0_1.params  # noqa: F401
+        if simulate:
+            import qiskit.qasm3  # noqa: F401
+            import qiskit_aer.primitives  # noqa: F401
+
+
 def _format(
     computed: Computed, params: Mapping[str, Any] | None, started: str, finished: str
 ) -> bytes:
@@ -381,10 +394,11 @@ class ResultEngine:
     ``start`` (when a job starts running) submits the work; ``outcome`` says, once it is done,
     whether the job completes or fails and why; ``body`` (at ``GET …/results``) formats the
     result in a worker thread too. A computation past ``time_limit`` wall seconds fails its
-    job (the thread's result is then dropped).
+    job (the thread's result is then dropped). One worker by default: qiskit's objects are
+    not made to be built from several threads at once (concurrent use crashed the process).
     """
 
-    def __init__(self, *, settings: RunSettings, time_limit: float, workers: int = 2) -> None:
+    def __init__(self, *, settings: RunSettings, time_limit: float, workers: int = 1) -> None:
         self.settings = settings
         self.time_limit = time_limit
         self._workers = workers
@@ -398,6 +412,14 @@ class ResultEngine:
                 max_workers=self._workers, thread_name_prefix="qruntime-emulator-sim"
             )
         return self._executor
+
+    def warm(self) -> None:
+        """Import what judging and simulating need before the first job (call before serving).
+
+        On the calling thread: importing qiskit's extension modules for the first time from a
+        worker thread while the main thread imports too has crashed the process.
+        """
+        _warm(self.settings.simulate)
 
     def close(self) -> None:
         """Stop the worker threads (pending computations are dropped)."""

@@ -361,18 +361,35 @@ class Store:
             self._schedule(at, _END, job)
             self.tick()
 
-    async def settle(self, job_id: str) -> None:
-        """Wait (up to the job-time limit) until a job whose run is over has its outcome."""
+    async def settle(self, *job_ids: str) -> None:
+        """Wait (up to the job-time limit) until jobs whose run is over have their outcome.
+
+        The emulated clock says the run ended; the worker may still be judging and simulating
+        (real time). Only a request about these jobs waits; nothing else does.
+        """
         self.tick()
-        if job_id not in self._awaiting:
+        futures = [
+            future
+            for job_id in job_ids
+            if job_id in self._awaiting and (future := self.results.computing(job_id))
+        ]
+        if not futures:
             return
-        future = self.results.computing(job_id)
-        if future is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(future), self.config.job_time_limit)
-            # The done callback runs on the next loop iteration.
-            await asyncio.sleep(0)
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(
+                asyncio.gather(*(asyncio.shield(f) for f in futures), return_exceptions=True),
+                self.config.job_time_limit,
+            )
+        # The done callbacks run on the next loop iteration.
+        await asyncio.sleep(0)
         self.tick()
+
+    async def settle_session(self, session_id: str) -> None:
+        """:meth:`settle` every job of a session."""
+        self.tick()
+        await self.settle(
+            *(job.id for job in self._session_jobs.get(session_id, ()) if job.pending)
+        )
 
     def _dispatch(self, backend: str, at: float) -> None:
         """Start the device's next queued jobs while it has room."""
