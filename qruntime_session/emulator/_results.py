@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import hashlib
+import importlib
 import json
 import math
 import random
@@ -369,7 +370,7 @@ def _warm(simulate: bool) -> None:
 
     with contextlib.suppress(Exception):
         if SCHEMAS_AVAILABLE:
-            import ibm_quantum_schemas.sampler.version_0_1.params  # noqa: F401
+            importlib.import_module("ibm_quantum_schemas.sampler.version_0_1.params")
         if simulate:
             import qiskit.qasm3  # noqa: F401
             import qiskit_aer.primitives  # noqa: F401

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import itertools
 import math
 import struct
 import time
@@ -18,7 +19,7 @@ import zlib
 from typing import Any
 
 import pytest
-from qiskit import QuantumCircuit, qasm3, qpy
+from qiskit import QuantumCircuit, qpy
 
 from qruntime_session.emulator import EmulatorConfig, ManualClock, _results
 from qruntime_session.emulator._npy import encode_ndarray
@@ -250,8 +251,10 @@ def test_a_device_runs_one_job_at_a_time_in_queue_order() -> None:
     store.tick()
     spans = sorted((job.started, job.finished) for job in [other, *jobs])
     assert all(job.status == "Completed" for job in [other, *jobs])
-    for (_, end), (begin, _) in zip(spans, spans[1:], strict=False):
-        assert begin is not None and end is not None and begin >= end
+    for (_, end), (begin, _) in itertools.pairwise(spans):
+        assert begin is not None
+        assert end is not None
+        assert begin >= end
     assert max(job.finished or 0 for job in jobs) - start >= 50
     # Another device is free meanwhile.
     elsewhere = store.create_job(program_id="noise-learner", backend="ibm_kingston", params={})
@@ -279,7 +282,8 @@ def test_the_active_sessions_jobs_go_first() -> None:
     )
     clock.advance(100)
     store.tick()
-    assert second.started is not None and outsider.started is not None
+    assert second.started is not None
+    assert outsider.started is not None
     assert second.started < outsider.started
 
 
