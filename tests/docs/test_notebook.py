@@ -129,7 +129,9 @@ def test_quickstart_notebook_runs_and_prints_counts(
     job_line = next(line for line in lines if line.startswith("job "))
     counts = ast.literal_eval(job_line.split(" counts ", 1)[1])
     assert sum(counts.values()) == 1024
-    assert set(counts) <= {"00", "11"}  # the sim extra simulates the Bell pair
+    # The sim extra simulates the Bell pair with ibm_fez's served calibration data:
+    # mostly 00 and 11, a few 01/10 from readout and gate errors.
+    assert counts.get("00", 0) + counts.get("11", 0) >= 0.9 * 1024
     (session_id,) = sessions
     assert f"session {session_id} closed" in lines
     assert states == ["closed"]
