@@ -60,7 +60,9 @@ class EmulatorConfig:
       ``Emulator.finish_job``.
 
     With both at ``0`` a job is ``Completed`` the first time anything observes it (the
-    request that created it does not count).
+    request that created it does not count), once the worker has judged and simulated it: a
+    request about the job waits for that; lists show it ``Running`` meanwhile. A device runs
+    ``jobs_per_device`` jobs at once, so further jobs on it wait their turn.
     """
 
     queue_seconds: float | None = attrs.field(default=0.0, validator=_non_negative_or_none)

@@ -8,6 +8,8 @@ allocates more than a limit allows before checking it (inflating stops at the li
 
 from __future__ import annotations
 
+import threading
+import time
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -20,8 +22,10 @@ __all__ = [
     "VALIDATION_CODE",
     "JobRejected",
     "Limits",
+    "check_deadline",
     "inflate",
     "nesting_depth",
+    "set_deadline",
 ]
 
 #: IBM's reason code for circuits that do not match the backend's target (non-ISA).
@@ -111,3 +115,28 @@ def nesting_depth(value: Any, limit: int) -> int:
             children = item.values() if isinstance(item, Mapping) else item
             stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+_DEADLINE = threading.local()
+
+
+def set_deadline(seconds: float | None) -> None:
+    """Give the current (worker) thread's job ``seconds`` from now (``None``: no deadline)."""
+    _DEADLINE.at = None if seconds is None else time.monotonic() + seconds
+    _DEADLINE.seconds = seconds
+
+
+def check_deadline() -> None:
+    """``JobRejected`` once the current thread's job is past its time (checked between steps).
+
+    A thread cannot be stopped from outside; the long loops (pubs, points, terms) call this so
+    a job past ``job_time_limit`` frees the worker soon after its job has failed.
+    """
+    at = getattr(_DEADLINE, "at", None)
+    if at is not None and time.monotonic() > at:
+        raise JobRejected(
+            f"The emulator stopped this job after {_DEADLINE.seconds:g} s "
+            "(EmulatorConfig.job_time_limit).",
+            code=1010,
+            solution="Split the work into smaller jobs.",
+        )

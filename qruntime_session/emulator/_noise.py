@@ -11,7 +11,8 @@ simulation and the served numbers agree:
   (gates with zero length and zero error, ``rz``, stay ideal).
 
 Only the qubits a circuit uses are modelled; ``active[i]`` is the device qubit that simulated
-qubit ``i`` stands for. Runs in the worker thread (``sim`` extra).
+qubit ``i`` stands for. Above ``GATE_NOISE_QUBITS`` active qubits only readout errors are
+modelled (gate noise would make aer simulate shot by shot). Runs in the worker thread.
 """
 
 from __future__ import annotations
@@ -44,8 +45,16 @@ def _relaxation_fidelity(t1_ns: float, t2_ns: float, length_ns: float) -> float:
     return (2.0 * process + 1.0) / 3.0
 
 
+#: Above this many simulated qubits only readout errors are modelled: gate noise makes aer
+#: simulate shot by shot (trajectories), which grows with the width times the shots.
+GATE_NOISE_QUBITS = 10
+
+
 def noise_model(properties: Mapping[str, Any], active: Sequence[int]) -> Any:
-    """The aer ``NoiseModel`` of device qubits ``active`` (simulated as ``0..len-1``)."""
+    """The aer ``NoiseModel`` of device qubits ``active`` (simulated as ``0..len-1``).
+
+    Readout errors always; gate errors when at most ``GATE_NOISE_QUBITS`` qubits are active.
+    """
     from qiskit_aer.noise import (
         NoiseModel,
         ReadoutError,
@@ -66,7 +75,8 @@ def noise_model(properties: Mapping[str, Any], active: Sequence[int]) -> Any:
         if p10 or p01:
             matrix = [[1.0 - p10, p10], [p01, 1.0 - p01]]
             model.add_readout_error(ReadoutError(matrix), [index])
-    for gate in properties["gates"]:
+    gates = properties["gates"] if len(active) <= GATE_NOISE_QUBITS else ()
+    for gate in gates:
         qubits = [int(q) for q in gate["qubits"]]
         if any(q not in position for q in qubits):
             continue

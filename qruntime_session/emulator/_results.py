@@ -33,7 +33,15 @@ from ._formats import (
     plain_result,
     qiskit_result,
 )
-from ._limits import ISA_CODE, ISA_MESSAGE, VALIDATION_CODE, JobRejected, Limits
+from ._limits import (
+    ISA_CODE,
+    ISA_MESSAGE,
+    VALIDATION_CODE,
+    JobRejected,
+    Limits,
+    check_deadline,
+    set_deadline,
+)
 from ._pubs import (
     DEFAULT_ESTIMATOR_PRECISION,
     DEFAULT_SAMPLER_SHOTS,
@@ -199,6 +207,8 @@ class RunSettings:
     #: noise model; ``None``: ideal.
     noisy_device: BackendSpec | None = None
     properties_at: float = 0.0
+    #: Wall seconds the worker may spend on the job (checked between steps).
+    time_limit: float | None = None
 
 
 @attrs.frozen
@@ -291,6 +301,17 @@ def compute(
     Runs in the worker thread: everything a job declares is checked against the limits
     before anything of that size is allocated.
     """
+
+    set_deadline(settings.time_limit)
+    try:
+        return _compute(job_id, program_id, params, settings)
+    finally:
+        set_deadline(None)
+
+
+def _compute(
+    job_id: str, program_id: str, params: Mapping[str, Any] | None, settings: RunSettings
+) -> Computed:
     from ._judge import judge_params, validate_with_models
 
     if settings.judge:
@@ -311,6 +332,7 @@ def compute(
 
         out: list[SamplerPubData | EstimatorPubData] = []
         for index, pub in enumerate(pubs):
+            check_deadline()
             try:
                 prepared = prepare(pub, settings)
             except JobRejected as exc:

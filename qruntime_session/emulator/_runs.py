@@ -50,6 +50,7 @@ def run_settings(
         judge=config.judge_jobs,
         noisy_device=device if config.noise and device is not None else None,
         properties_at=created,
+        time_limit=config.job_time_limit,
     )
 
 

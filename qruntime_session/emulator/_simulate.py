@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._formats import EstimatorPubData, RegisterSamples, SamplerPubData
-from ._limits import JobRejected
+from ._limits import JobRejected, check_deadline
 from ._pubs import CircuitSource, InvalidPub, Pub, broadcast_to, rows_of
 
 if TYPE_CHECKING:
@@ -274,6 +274,7 @@ def simulate_estimator(pub: Pub, prepared: Prepared, seed: int) -> EstimatorPubD
     for point in range(point_count):
         by_row.setdefault(int(param_rows[point]), []).append(point)
     for row, points in by_row.items():
+        check_deadline()
         bound = circuit if flat_values is None else circuit.assign_parameters(flat_values[row])
         large = prepared.clifford and bound.num_qubits > _STATEVECTOR_QUBITS
         state = StabilizerState(bound) if large else Statevector(bound)
@@ -300,6 +301,7 @@ def _estimate(
     mean = 0.0
     variance = 0.0
     for label, coefficient in _terms(observable):
+        check_deadline()
         reduced = _reduce(label, prepared)
         if reduced is None:
             exact = 0.0

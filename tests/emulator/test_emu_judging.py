@@ -381,3 +381,17 @@ async def test_noise_off_keeps_results_exact(api: Client, emu: Any) -> None:
     computed = _results.compute("j", "sampler", {"pubs": [[BELL_ISA, None, 2000]]}, settings)
     register = computed.pubs[0].registers[0]  # type: ignore[union-attr]
     assert set(register.values()) == {0, 3}
+
+
+def test_a_job_past_its_time_frees_the_worker() -> None:
+    """The worker checks the job's time between steps: a long job fails instead of running on."""
+    from qruntime_session.emulator._runs import run_settings
+
+    config = EmulatorConfig(noise=False, job_time_limit=0.05)
+    settings = run_settings(config, True, config.device("ibm_fez"), 0.0)
+    circuit = 'OPENQASM 3.0; include "stdgates.inc"; input float theta; qubit[1] q; rz(theta) q[0];'
+    points = [[0.001 * k] for k in range(50_000)]
+    started = time.perf_counter()
+    with pytest.raises(_results.JobRejected, match="job_time_limit"):
+        _results.compute("j", "estimator", {"pubs": [[circuit, "Z", points]]}, settings)
+    assert time.perf_counter() - started < 30
