@@ -23,7 +23,7 @@ def bell_isa() -> Any:
     """A Bell pair in ibm_fez's basis (cz id rz sx x), measured: an ISA circuit."""
     from qiskit import QuantumCircuit
 
-    circuit = QuantumCircuit(2)
+    circuit = QuantumCircuit(2, name="bell")  # a fixed name: the default counts circuits
     for qubit, gates in ((0, "h"), (1, "h")):
         del gates
         circuit.rz(math.pi / 2, qubit)
