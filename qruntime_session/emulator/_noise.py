@@ -17,10 +17,13 @@ modelled (gate noise would make aer simulate shot by shot). Runs in the worker t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["noise_model", "qubit_properties"]
+from ._backends import BackendSpec, properties_json
+
+__all__ = ["GATE_NOISE_QUBITS", "device_noise_model", "noise_model", "qubit_properties"]
 
 
 def _values(items: Sequence[Mapping[str, Any]]) -> dict[str, float]:
@@ -47,7 +50,7 @@ def _relaxation_fidelity(t1_ns: float, t2_ns: float, length_ns: float) -> float:
 
 #: Above this many simulated qubits only readout errors are modelled: gate noise makes aer
 #: simulate shot by shot (trajectories), which grows with the width times the shots.
-GATE_NOISE_QUBITS = 10
+GATE_NOISE_QUBITS = 8
 
 
 def noise_model(properties: Mapping[str, Any], active: Sequence[int]) -> Any:
@@ -101,3 +104,10 @@ def noise_model(properties: Mapping[str, Any], active: Sequence[int]) -> Any:
             channel = channel.compose(relaxation)
         model.add_quantum_error(channel, str(gate["gate"]), [position[q] for q in qubits])
     return model
+
+
+@functools.lru_cache(maxsize=32)
+def device_noise_model(device: BackendSpec, at: float, active: tuple[int, ...]) -> Any:
+    """:func:`noise_model` of the device's ``/properties`` at ``at`` (cached: the properties
+    change once a day, and building the model's channels takes a fraction of a second)."""
+    return noise_model(properties_json(device, at), active)

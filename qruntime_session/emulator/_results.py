@@ -346,7 +346,7 @@ def _compute(
             if program_id == "estimator":
                 out.append(simulate_estimator(pub, prepared, seed))
             else:
-                out.append(simulate_sampler(pub, prepared, seed, _properties(settings)))
+                out.append(simulate_sampler(pub, prepared, seed, _noisy(settings)))
         return Computed(tuple(out), "simulated")
     made = [
         plausible_estimator(job_id, index, pub)
@@ -357,12 +357,10 @@ def _compute(
     return Computed(tuple(made), "plausible")
 
 
-def _properties(settings: RunSettings) -> Mapping[str, Any] | None:
+def _noisy(settings: RunSettings) -> tuple[BackendSpec, float] | None:
     if settings.noisy_device is None:
         return None
-    from ._backends import properties_json
-
-    return properties_json(settings.noisy_device, settings.properties_at)
+    return settings.noisy_device, settings.properties_at
 
 
 def judge_outcome(error: BaseException) -> Refusal:

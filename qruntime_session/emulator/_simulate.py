@@ -170,12 +170,12 @@ def _bindings(prepared: Prepared, pub: Pub) -> Any:
 
 
 def simulate_sampler(
-    pub: Pub, prepared: Prepared, seed: int, properties: Mapping[str, Any] | None = None
+    pub: Pub, prepared: Prepared, seed: int, noisy: tuple[Any, float] | None = None
 ) -> SamplerPubData:
     """Sample the pub: one ``BitArray``-shaped register per classical register.
 
-    With ``properties`` (the device's ``/properties``), a noise model built from them acts on
-    the circuit's device qubits (see ``_noise.py``).
+    With ``noisy`` (a device and an instant), a noise model built from that device's
+    ``/properties`` acts on the circuit's device qubits (see ``_noise.py``).
     """
     from qiskit_aer.primitives import SamplerV2 as AerSampler
 
@@ -189,10 +189,15 @@ def simulate_sampler(
         )
     large = prepared.clifford and len(prepared.active) > _STATEVECTOR_QUBITS
     backend_options: dict[str, Any] = {"method": "stabilizer"} if large else {}
-    if properties is not None and not large:
-        from ._noise import noise_model
+    if noisy is not None and not large:
+        from ._noise import GATE_NOISE_QUBITS, device_noise_model
 
-        backend_options["noise_model"] = noise_model(properties, prepared.active)
+        device, at = noisy
+        day = at - at % 86400  # the properties are dated per day
+        backend_options["noise_model"] = device_noise_model(device, day, tuple(prepared.active))
+        if len(prepared.active) <= GATE_NOISE_QUBITS:
+            # One noisy density-matrix run, then sampling: not one trajectory per shot.
+            backend_options["method"] = "density_matrix"
     options = {"backend_options": backend_options} if backend_options else None
     sampler = AerSampler(seed=seed, options=options)
     data = sampler.run([(prepared.circuit, values, pub.shots)]).result()[0].data
