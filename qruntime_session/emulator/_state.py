@@ -267,8 +267,8 @@ class _Plan:
     remaining: int | None
 
 
-class Store:
-    """All sessions and jobs of the emulated instance, plus the rules that move them."""
+class _Timeline:
+    """The store's clockwork: due transitions, device queues, judged runs (see the module doc)."""
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
@@ -284,8 +284,6 @@ class Store:
         # Jobs whose run ended (emulated time) while their result was still being computed:
         # job id -> the instant their run ended.
         self._awaiting: dict[str, float] = {}
-        self._plans: list[_Plan] = []
-        self._creations: collections.deque[float] = collections.deque()
         self._counter = 0
         # The due transitions: (at, rank, sequence, record), see tick().
         self._due: list[tuple[float, int, int, Any]] = []
@@ -537,6 +535,14 @@ class Store:
 
     def _inactivate(self, session: SessionRecord, at: float) -> None:
         session.enter("inactive", at, "session_inactivated_by_interactive_ttl")
+
+class Store(_Timeline):
+    """All sessions and jobs of the emulated instance, plus the rules that move them."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        super().__init__(config)
+        self._plans: list[_Plan] = []
+        self._creations: collections.deque[float] = collections.deque()
 
     # --------------------------------------------------------------------------- sessions
 
