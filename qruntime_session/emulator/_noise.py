@@ -53,7 +53,9 @@ def _relaxation_fidelity(t1_ns: float, t2_ns: float, length_ns: float) -> float:
 GATE_NOISE_QUBITS = 8
 
 
-def noise_model(properties: Mapping[str, Any], active: Sequence[int]) -> Any:
+def noise_model(
+    properties: Mapping[str, Any], active: Sequence[int], *, readout: bool = True
+) -> Any:
     """The aer ``NoiseModel`` of device qubits ``active`` (simulated as ``0..len-1``).
 
     Readout errors always; gate errors when at most ``GATE_NOISE_QUBITS`` qubits are active.
@@ -75,7 +77,7 @@ def noise_model(properties: Mapping[str, Any], active: Sequence[int]) -> Any:
         timing[qubit] = (t1, t2)
         p10 = values.get("prob_meas1_prep0", values.get("readout_error", 0.0))
         p01 = values.get("prob_meas0_prep1", values.get("readout_error", 0.0))
-        if p10 or p01:
+        if readout and (p10 or p01):
             matrix = [[1.0 - p10, p10], [p01, 1.0 - p01]]
             model.add_readout_error(ReadoutError(matrix), [index])
     gates = properties["gates"] if len(active) <= GATE_NOISE_QUBITS else ()
@@ -107,7 +109,9 @@ def noise_model(properties: Mapping[str, Any], active: Sequence[int]) -> Any:
 
 
 @functools.lru_cache(maxsize=32)
-def device_noise_model(device: BackendSpec, at: float, active: tuple[int, ...]) -> Any:
+def device_noise_model(
+    device: BackendSpec, at: float, active: tuple[int, ...], readout: bool = True
+) -> Any:
     """:func:`noise_model` of the device's ``/properties`` at ``at`` (cached: the properties
     change once a day, and building the model's channels takes a fraction of a second)."""
-    return noise_model(properties_json(device, at), active)
+    return noise_model(properties_json(device, at), active, readout=readout)

@@ -344,7 +344,7 @@ def _compute(
                 raise InvalidPub(f"pub {index}: {exc}") from exc
             seed = job_seed(job_id, index, params)
             if program_id == "estimator":
-                out.append(simulate_estimator(pub, prepared, seed))
+                out.append(simulate_estimator(pub, prepared, seed, _noisy(settings)))
             else:
                 out.append(simulate_sampler(pub, prepared, seed, _noisy(settings)))
         return Computed(tuple(out), "simulated")

@@ -256,10 +256,34 @@ def _reduce(label: str, prepared: Prepared) -> str | None:
     return "".join(label[-1 - index] for index in reversed(prepared.active))
 
 
-def simulate_estimator(pub: Pub, prepared: Prepared, seed: int) -> EstimatorPubData:
-    """Estimate every observable of the pub with shot noise for ``pub.shots`` shots."""
+def _noisy_state(bound: Any, prepared: Prepared, noisy: tuple[Any, float]) -> Any:
+    """The density matrix the device's gate noise leaves (readout is mitigated, as the
+    estimator's default ``resilience_level`` 1 does)."""
+    from qiskit_aer import AerSimulator
+
+    from ._noise import device_noise_model
+
+    device, at = noisy
+    day = at - at % 86400
+    model = device_noise_model(device, day, tuple(prepared.active), False)
+    circuit = bound.copy()
+    circuit.save_density_matrix()
+    result = AerSimulator(method="density_matrix", noise_model=model).run(circuit).result()
+    return result.data(0)["density_matrix"]
+
+
+def simulate_estimator(
+    pub: Pub, prepared: Prepared, seed: int, noisy: tuple[Any, float] | None = None
+) -> EstimatorPubData:
+    """Estimate every observable of the pub with shot noise for ``pub.shots`` shots.
+
+    With ``noisy`` (a device and an instant) and at most ``GATE_NOISE_QUBITS`` active qubits,
+    the state is the density matrix the device's gate noise leaves.
+    """
     import numpy as np
     from qiskit.quantum_info import StabilizerState, Statevector
+
+    from ._noise import GATE_NOISE_QUBITS
 
     rng = np.random.default_rng(seed)
     values = _bindings(prepared, pub)
@@ -282,7 +306,10 @@ def simulate_estimator(pub: Pub, prepared: Prepared, seed: int) -> EstimatorPubD
         check_deadline()
         bound = circuit if flat_values is None else circuit.assign_parameters(flat_values[row])
         large = prepared.clifford and bound.num_qubits > _STATEVECTOR_QUBITS
-        state = StabilizerState(bound) if large else Statevector(bound)
+        if noisy is not None and len(prepared.active) <= GATE_NOISE_QUBITS:
+            state = _noisy_state(bound, prepared, noisy)
+        else:
+            state = StabilizerState(bound) if large else Statevector(bound)
         for point in points:
             evs[point], stds[point] = _estimate(observables[point], prepared, state, pub.shots, rng)
         del state

@@ -536,6 +536,7 @@ class _Timeline:
     def _inactivate(self, session: SessionRecord, at: float) -> None:
         session.enter("inactive", at, "session_inactivated_by_interactive_ttl")
 
+
 class Store(_Timeline):
     """All sessions and jobs of the emulated instance, plus the rules that move them."""
 

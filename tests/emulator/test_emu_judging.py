@@ -395,3 +395,19 @@ def test_a_job_past_its_time_frees_the_worker() -> None:
     with pytest.raises(_results.JobRejected, match="job_time_limit"):
         _results.compute("j", "estimator", {"pubs": [[circuit, "Z", points]]}, settings)
     assert time.perf_counter() - started < 30
+
+
+def test_the_estimator_sees_the_devices_gate_noise() -> None:
+    """<ZZ> of a Bell pair: exactly 1 on an ideal device, a little less with ibm_fez's noise."""
+    from qruntime_session.emulator._runs import run_settings
+
+    circuit = BELL_ISA.replace(" c = measure q;", "").replace("bit[2] c; ", "")
+    found = {}
+    for noise in (False, True):
+        config = EmulatorConfig(noise=noise)
+        settings = run_settings(config, True, config.device("ibm_fez"), 0.0)
+        params = {"pubs": [[circuit, ["ZZ"], None, 0.001]]}
+        computed = _results.compute("j", "estimator", params, settings)
+        found[noise] = computed.pubs[0].evs[0]  # type: ignore[union-attr]
+    assert found[False] == 1.0
+    assert 0.95 < found[True] < 1.0
