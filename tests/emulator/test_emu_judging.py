@@ -75,7 +75,6 @@ async def test_accepting_a_job_reads_none_of_its_circuits(
 
     monkeypatch.setattr(_results, "compute", counted)
     monkeypatch.setattr(_results, "read_pubs", lambda *_a: pytest.fail("read at POST"))
-    emu.config = emu.config  # the fixture's config holds jobs until observed
     created = await api.create_job(params={"pubs": [["garbage" * 1000, "x", -5]]})
     assert calls == []
     assert emu._store.jobs[created["id"]].status == "Queued"
@@ -371,9 +370,8 @@ async def test_a_noisy_bell_pair_shows_what_the_served_properties_predict(api: C
     assert abs(odd - predicted) < 4 * sigma, (odd, predicted, sigma)
 
 
-async def test_noise_off_keeps_results_exact(api: Client, emu: Any) -> None:
+def test_noise_off_keeps_results_exact() -> None:
     """With noise=False the same Bell pair reads only 00 and 11."""
-    emu._store.config = emu._store.config  # unchanged object; the setting is per emulator
     from qruntime_session.emulator._runs import run_settings
 
     config = EmulatorConfig(noise=False)
