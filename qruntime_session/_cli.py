@@ -29,9 +29,12 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
+# A Bell pair in the device's basis (ibm_fez: cz id rz sx x), as the service requires (ISA):
+# h = rz(pi/2) sx rz(pi/2) and cx = h cz h.
 _BELL_CIRCUIT = (
     'OPENQASM 3.0; include "stdgates.inc"; bit[2] c; qubit[2] q; '
-    "h q[0]; cx q[0], q[1]; c = measure q;"
+    "rz(pi/2) q[0]; sx q[0]; rz(pi/2) q[0]; rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1]; "
+    "cz q[0], q[1]; rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1]; c = measure q;"
 )
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {

@@ -61,3 +61,16 @@ def test_benchmark_suite_runs_quick(tmp_path: Path) -> None:
     assert "plot skipped: --no-plot" in data["notes"]
     assert "P6cli" in done.stdout
     assert "results:" in done.stdout
+
+
+def test_p7_body_is_what_the_official_client_sends() -> None:
+    """P7 posts the stored body; it is what the installed qiskit-ibm-runtime's SamplerV2 sends."""
+    import pytest
+
+    pytest.importorskip("qiskit_ibm_runtime")
+    from benchmarks.peers.official_params import official_params
+
+    stored = json.loads((ROOT / "benchmarks" / "data" / "official_sampler_params.json").read_text())
+    assert official_params() == stored
+    circuit = stored["pubs"][0][0]
+    assert circuit["__type__"] == "QuantumCircuit"  # QPY, not OpenQASM text

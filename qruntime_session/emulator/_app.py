@@ -511,6 +511,7 @@ class Api:
         self.authorize(request)
         session = self.store.session(request.match_info["id"])
         body = _json_object(await request.read())
+        await self.store.settle_session(session.id)
         accepting = body.get("accepting_jobs")
         if not isinstance(accepting, bool):
             raise _bad("accepting_jobs is required and must be a boolean.")
@@ -523,6 +524,7 @@ class Api:
         session_id = request.match_info["id"]
         if len(session_id) > 500:
             raise _bad("The session id must be 1 to 500 characters long.")
+        await self.store.settle_session(self.store.session(session_id).id)
         self.store.cancel_session(self.store.session(session_id))
         return web.Response(status=204)
 
@@ -618,7 +620,7 @@ class Api:
         """GET /v1/jobs/{id}."""
         self.authorize(request)
         exclude_params = _query_bool(request.query, "exclude_params", False)
-        self.store.tick()
+        await self.store.settle(request.match_info["id"])
         job = self.store.job(request.match_info["id"])
         return web.json_response(job.to_json(include_params=not exclude_params))
 
@@ -626,10 +628,11 @@ class Api:
         """GET /v1/jobs/{id}/results: 200 with the result, or 204 when there is none."""
         self.authorize(request)
         job = self.store.job(request.match_info["id"])
+        await self.store.settle(job.id)
         pending = self.store.take_result(job)
         if pending is None:
             return web.Response(status=204)
-        return web.json_response(await pending)
+        return web.Response(body=await pending, content_type="application/json")
 
     async def cancel_job(self, request: web.Request) -> web.StreamResponse:
         """POST /v1/jobs/{id}/cancel."""
@@ -640,14 +643,14 @@ class Api:
     async def get_job_logs(self, request: web.Request) -> web.StreamResponse:
         """GET /v1/jobs/{id}/logs (text/plain)."""
         self.authorize(request)
-        self.store.tick()
+        await self.store.settle(request.match_info["id"])
         job = self.store.job(request.match_info["id"])
         return web.Response(text=job.logs_text(), content_type="text/plain")
 
     async def get_job_metrics(self, request: web.Request) -> web.StreamResponse:
         """GET /v1/jobs/{id}/metrics."""
         self.authorize(request)
-        self.store.tick()
+        await self.store.settle(request.match_info["id"])
         job = self.store.job(request.match_info["id"])
         return web.json_response(job.metrics_json(self.config.qiskit_version))
 

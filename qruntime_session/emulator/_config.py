@@ -61,7 +61,9 @@ class EmulatorConfig:
       ``Emulator.finish_job``.
 
     With both at ``0`` a job is ``Completed`` the first time anything observes it (the
-    request that created it does not count).
+    request that created it does not count), once the worker has judged and simulated it: a
+    request about the job waits for that; lists show it ``Running`` meanwhile. A device runs
+    ``jobs_per_device`` jobs at once, so further jobs on it wait their turn.
 
     Args:
         queue_seconds: Emulated seconds a new job stays ``Queued``; ``None`` holds it until
@@ -105,6 +107,33 @@ class EmulatorConfig:
             (qiskit and qiskit-aer) is installed; ``False`` = plausible numbers only.
         max_simulated_qubits: Circuits using more qubits than this in non-Clifford operations
             end ``Failed``.
+        judge_jobs: Judge jobs as the service does when they run: params against IBM's
+            models, circuits against the device (ISA: basis gates, coupling map, width;
+            reason code 1517).
+        noise: Simulate devices with a noise model built from the calibration data the
+            emulator serves (``/properties``: readout, gate errors, T1/T2). ``False``: ideal,
+            exact results.
+        jobs_per_device: Jobs a device runs at once (``None``: no limit). Queued jobs start
+            in queue order, the active session's jobs first, so queue and run times add up
+            as on hardware.
+        job_time_limit: Wall-clock seconds the emulator spends reading, judging and
+            simulating one job (in a worker thread); past it the job ends ``Failed``.
+        max_pubs: Most pubs in one job; past this (and each limit below) the job ends
+            ``Failed`` with the reason.
+        max_sweep_points: Parameter-value points (sweep points) over all of a job's pubs.
+        max_shots: Shots per sampler pub (IBM's devices answer ``max_shots`` 100,000 in
+            their configuration).
+        max_executions: Shots times sweep points over all of a sampler job's pubs.
+        max_estimator_shots: Shots an estimator pub's precision may imply
+            (``ceil(1 / precision**2)``).
+        max_circuit_chars: Characters of one encoded circuit or parameter-value array
+            (base64 / OpenQASM text).
+        max_inflated_bytes: Bytes one circuit or array may inflate to (zlib); checked while
+            inflating.
+        max_operations: Instructions in one circuit.
+        max_observable_terms: Pauli terms over all of an estimator job's observables.
+        max_nesting: How deeply the params' JSON may nest (IBM's deepest canonical pub nests
+            about 8).
         qiskit_version: Reported as ``qiskit_version`` in job metrics.
         seed: Seed for generated ids; ``None`` draws them from the OS.
         idle_timeout: Seconds a connection may sit idle (before its first request, or between
@@ -152,6 +181,20 @@ class EmulatorConfig:
     devices: tuple[BackendSpec, ...] = DEFAULT_DEVICES
     simulate: bool | None = None
     max_simulated_qubits: int = attrs.field(default=24, validator=_positive)
+    judge_jobs: bool = True
+    noise: bool = True
+    jobs_per_device: int | None = attrs.field(default=1, validator=_positive_or_none)
+    job_time_limit: float = attrs.field(default=60.0, validator=_positive)
+    max_pubs: int = attrs.field(default=1000, validator=_positive)
+    max_sweep_points: int = attrs.field(default=100_000, validator=_positive)
+    max_shots: int = attrs.field(default=100_000, validator=_positive)
+    max_executions: int = attrs.field(default=5_000_000, validator=_positive)
+    max_estimator_shots: int = attrs.field(default=10**9, validator=_positive)
+    max_circuit_chars: int = attrs.field(default=4_000_000, validator=_positive)
+    max_inflated_bytes: int = attrs.field(default=32_000_000, validator=_positive)
+    max_operations: int = attrs.field(default=200_000, validator=_positive)
+    max_observable_terms: int = attrs.field(default=200_000, validator=_positive)
+    max_nesting: int = attrs.field(default=64, validator=_positive)
     qiskit_version: str = "2.2.1"
     seed: int | None = None
     idle_timeout: float = attrs.field(default=30.0, validator=_positive)

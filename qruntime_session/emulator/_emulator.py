@@ -60,7 +60,11 @@ class Emulator:
         """The connection guards (idle, header and body timeouts, the connection cap) of the
         served app."""
         self.app.middlewares.insert(0, self.connections.middleware())
+        self.app.on_startup.append(self._warm_results)
         self.app.on_cleanup.append(self._close_results)
+
+    async def _warm_results(self, _app: web.Application) -> None:
+        self._store.results.warm()
 
     async def _close_results(self, _app: web.Application) -> None:
         self._store.results.close()
