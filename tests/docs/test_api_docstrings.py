@@ -94,7 +94,7 @@ NOT_YET_CONVERTED = (
     "qruntime_session.emulator._clock",
     "qruntime_session.emulator._faults",
     "qruntime_session.emulator._records",
-    "qruntime_session.emulator._state",
+    "qruntime_session.emulator._outcome",
     "qruntime_session.emulator._emulator.create_app",
     "qruntime_session.emulator._emulator.run_emulator",
     "qruntime_session.emulator._emulator.serve",

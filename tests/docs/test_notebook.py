@@ -158,7 +158,8 @@ def test_quickstart_notebook_runs_from_an_empty_environment(
     assert lines[1] == "Starting a local emulator of the Runtime API in this kernel instead."
     counts = _counts(lines)
     assert sum(counts.values()) == 1024
-    assert set(counts) <= {"00", "11"}
+    # the device is simulated with the noise its calibration data implies: mostly 00 and 11
+    assert counts.get("00", 0) + counts.get("11", 0) >= 0.9 * 1024
     values = next(line for line in lines if " expectation values " in line)
     zz, xx, zi = ast.literal_eval(values.split(" expectation values ", 1)[1])
     assert zz == pytest.approx(1.0, abs=0.1)
@@ -246,7 +247,8 @@ def test_quickstart_notebook_runs_and_prints_counts(
     assert lines[0] == f"Using your configuration: {exports['QRUNTIME_BASE_URL']}"
     counts = _counts(lines)
     assert sum(counts.values()) == 1024
-    assert set(counts) <= {"00", "11"}  # the sim extra simulates the Bell pair
+    # the sim extra simulates the Bell pair, with the device's noise: mostly 00 and 11
+    assert counts.get("00", 0) + counts.get("11", 0) >= 0.9 * 1024
     assert closed == [f"session {session_id} closed"]
     assert state == "closed"
     assert sorted(job.program_id for job in jobs) == ["estimator", "sampler"]
