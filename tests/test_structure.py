@@ -33,7 +33,6 @@ KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 KNOWN_LONG_CLASSES: frozenset[str] = frozenset(
     {
         "qruntime_session.emulator._app.Api",
-        "qruntime_session.emulator._state.Store",
     }
 )
 

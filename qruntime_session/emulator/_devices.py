@@ -15,15 +15,28 @@ from __future__ import annotations
 import collections
 import heapq
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from ._state import JobRecord
-
-__all__ = ["DeviceQueues"]
+__all__ = ["DeviceQueues", "QueuedJob"]
 
 
-class DeviceQueues:
+class QueuedJob(Protocol):
+    """What the queues read of a job (the store's ``JobRecord`` has it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def session_id(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+
+
+JobRecord = TypeVar("JobRecord", bound=QueuedJob)
+
+
+class DeviceQueues(Generic[JobRecord]):
     """Per device: running jobs, queued jobs in order, and the session holding it."""
 
     def __init__(self, capacity: int | None) -> None:

@@ -53,6 +53,7 @@ from ._pubs import (
     seed_option,
 )
 from ._qasm import classical_registers
+from ._run_settings import RunSettings
 
 __all__ = [
     "DEFAULT_ESTIMATOR_PRECISION",
@@ -193,22 +194,6 @@ def plausible_estimator(job_id: str, index: int, pub: Pub) -> EstimatorPubData:
 
 
 Pubs = tuple[SamplerPubData | EstimatorPubData, ...]
-
-
-@attrs.frozen(kw_only=True)
-class RunSettings:
-    """What the worker needs to judge and run one job (copied out of the config)."""
-
-    simulate: bool
-    max_qubits: int
-    limits: Limits = attrs.field(factory=Limits)
-    judge: bool = True
-    #: The device whose calibration data (``/properties`` at ``properties_at``) makes the
-    #: noise model; ``None``: ideal.
-    noisy_device: BackendSpec | None = None
-    properties_at: float = 0.0
-    #: Wall seconds the worker may spend on the job (checked between steps).
-    time_limit: float | None = None
 
 
 @attrs.frozen

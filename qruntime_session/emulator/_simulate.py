@@ -18,15 +18,13 @@ import importlib.util
 import io
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._formats import EstimatorPubData, RegisterSamples, SamplerPubData
 from ._limits import JobRejected, check_deadline
 from ._pubs import CircuitSource, InvalidPub, Pub, broadcast_to, rows_of
 from ._qasm import check_includes
-
-if TYPE_CHECKING:
-    from ._results import RunSettings
+from ._run_settings import RunSettings
 
 __all__ = ["SIMULATION_AVAILABLE", "Prepared", "prepare", "simulate_estimator", "simulate_sampler"]
 

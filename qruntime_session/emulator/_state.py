@@ -280,7 +280,7 @@ class _Timeline:
         self.results = ResultEngine(
             settings=run_settings(config, simulate, None, 0.0), time_limit=config.job_time_limit
         )
-        self.devices = DeviceQueues(config.jobs_per_device)
+        self.devices: DeviceQueues[JobRecord] = DeviceQueues(config.jobs_per_device)
         # Jobs whose run ended (emulated time) while their result was still being computed:
         # job id -> the instant their run ended.
         self._awaiting: dict[str, float] = {}

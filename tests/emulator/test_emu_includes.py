@@ -30,13 +30,14 @@ SENTINEL = "sentinel-token-7d1f"
 def qasm2_including(name: str) -> str:
     return (
         f'OPENQASM 2.0;\ninclude "{name}";\nqreg q[1];\ncreg c[1];\n'
-        "h q[0];\nmeasure q[0] -> c[0];\n"
+        "rz(pi/2) q[0];\nsx q[0];\nrz(pi/2) q[0];\nmeasure q[0] -> c[0];\n"
     )
 
 
 def qasm3_including(name: str) -> str:
     return (
-        f'OPENQASM 3.0;\ninclude "{name}";\nbit[1] c;\nqubit[1] q;\nh q[0];\nc[0] = measure q[0];\n'
+        f'OPENQASM 3.0;\ninclude "{name}";\nbit[1] c;\nqubit[1] q;\n'
+        "rz(pi/2) q[0];\nsx q[0];\nrz(pi/2) q[0];\nc[0] = measure q[0];\n"
     )
 
 
