@@ -48,6 +48,11 @@ from qruntime_session.workflows import WorkflowExecutor, load_document, seed_pat
 ROOT = Path(__file__).resolve().parent.parent
 API_VERSION = "2026-04-15"
 PARAMS = {"pubs": [["OPENQASM 3.0;", None, 16]], "version": 2}
+#: P7's body: the params qiskit-ibm-runtime 0.51.0's SamplerV2 posts for an ISA Bell pair (QPY
+#: circuit, ndarray values), written by ``python -m benchmarks.peers.official_params``.
+OFFICIAL_PARAMS = json.loads(
+    (Path(__file__).resolve().parent / "data" / "official_sampler_params.json").read_text()
+)
 
 # The seed flow closes its session right after submitting: dropping the queued job is what the
 # flow means, so the suite silences the warning as a program that closes deliberately would
@@ -56,7 +61,7 @@ warnings.filterwarnings("ignore", category=qrs.QueuedJobsDroppedWarning)
 NO_WAIT = qrs.PollPolicy(initial=0.0, max_interval=0.0, jitter=0.0)
 SERVER_CORE = 0
 CLIENT_CORE = 1
-ROWS = ("P1", "P1x50", "P2", "P3", "P4", "P5", "P6", "P6cli", "P7", "sessions")
+ROWS = ("P1", "P1x50", "P2", "P3", "P4", "P5", "P6", "P6cli", "P7", "P8", "sessions", "D")
 PEERS = {
     "qiskit-ibm-runtime": ["qiskit-ibm-runtime==0.51.0"],
     "arazzo-runner": ["arazzo-runner"],
@@ -186,12 +191,12 @@ class Raw:
         answer = await self.post("/v1/sessions", {"mode": "batch", "backend": "ibm_fez"})
         return str(answer["id"])
 
-    async def submit(self, session_id: str) -> str:
+    async def submit(self, session_id: str, params: dict[str, Any] = PARAMS) -> str:
         body = {
             "program_id": "sampler",
             "backend": "ibm_fez",
             "session_id": session_id,
-            "params": PARAMS,
+            "params": params,
         }
         return str((await self.post("/v1/jobs", body))["id"])
 
@@ -667,8 +672,10 @@ async def p7(size: Sizes) -> list[dict[str, Any]]:
     CPU the emulator process used (from /proc): what one core running only the emulator serves.
     """
     rates: dict[str, dict[str, list[float]]] = {}
+    # Jobs held queued (--queue-seconds none): the figure is the cost of accepting a job, with
+    # the official client's QPY body; judging and simulating happen when a job runs.
     for label, prefill in (("empty", 0), ("stored", size.stored)):
-        with server("--prefill", str(prefill)) as emu:
+        with server("--prefill", str(prefill), "--queue-seconds", "none", "--official") as emu:
             async with aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=size.concurrency)
             ) as http:
@@ -681,7 +688,7 @@ async def p7(size: Sizes) -> list[dict[str, Any]]:
                 job_url = f"{emu['base_url']}/v1/jobs/{ids[0]}"
 
                 async def post(raw: Raw = raw, session_id: str = session_id) -> None:
-                    await raw.submit(session_id)
+                    await raw.submit(session_id, OFFICIAL_PARAMS)
 
                 async def read(raw: Raw = raw, job_url: str = job_url) -> None:
                     async with raw.http.get(job_url, headers=raw.without_body) as r:
@@ -700,7 +707,8 @@ async def p7(size: Sizes) -> list[dict[str, Any]]:
     return [
         {
             "figure": "P7",
-            "label": "emulator POST /v1/jobs per second of emulator CPU (one core), as shipped",
+            "label": "emulator POST /v1/jobs per second of emulator CPU (one core), the official "
+            "client's QPY body, jobs held queued",
             "value": med(empty["post_cpu"]),
             "range": [min(empty["post_cpu"]), max(empty["post_cpu"])],
             "get_per_cpu_second": med(empty["get_cpu"]),
@@ -742,16 +750,13 @@ async def _emulator_memory(size: Sizes) -> tuple[float, float]:
     """Bytes per stored job, and per request-log record of a POST (tracemalloc, in-process)."""
     from qruntime_session.emulator._state import Store
 
-    store = Store(EmulatorConfig())
+    store = Store(EmulatorConfig(queue_seconds=None))
+    body = json.dumps(OFFICIAL_PARAMS)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for _ in range(size.memory_jobs):
-        store.create_job(
-            program_id="sampler",
-            backend="ibm_fez",
-            params=json.loads(json.dumps(PARAMS)),
-        )
-    store.tick()  # every job ends (queue and run 0 s)
+        store.create_job(program_id="sampler", backend="ibm_fez", params=json.loads(body))
+    store.tick()  # every job held queued: what accepting one stores
     per_job = (tracemalloc.get_traced_memory()[0] - before) / size.memory_jobs
     tracemalloc.stop()
 
@@ -831,6 +836,134 @@ def peer_python(out: Path, name: str, notes: list[str]) -> Path | None:
     return python
 
 
+# ----------------------------------------------------------------- P8: pick-up latency
+
+LOOP_CIRCUIT = """OPENQASM 3.0;
+include "stdgates.inc";
+input float[64] theta;
+qubit[1] q;
+rz(theta) q[0];
+sx q[0];
+"""
+
+
+def qiskit_python(peer: Path | None) -> Path | None:
+    """The interpreter that runs qiskit-ibm-runtime: the peer's, else this one if it has it."""
+    if peer is not None:
+        return peer
+    import importlib.util
+
+    return Path(sys.executable) if importlib.util.find_spec("qiskit_ibm_runtime") else None
+
+
+async def p8(size: Sizes, peer: Path | None, notes: list[str]) -> list[dict[str, Any]]:
+    """P8: a variational loop's steps wait on one job each; how soon is each job seen?
+
+    A ``steps``-step estimator loop in one session (each job queues ``loop_queue`` s and runs
+    ``loop_run`` s on the emulator), through the SDK and through qiskit-ibm-runtime's
+    ``EstimatorV2`` against the same emulator, rounds alternating. The pick-up latency of a
+    job is the time from its end on the emulator (``created`` + queue + run) to ``result()``
+    returning.
+    """
+    q, r = size.loop_queue, size.loop_run
+    python = qiskit_python(peer)
+    with server("--queue-seconds", str(q), "--run-seconds", str(r)) as emu:
+        async with qrs.RuntimeClient(
+            base_url=emu["base_url"], access_token=emu["token"], service_crn=emu["service_crn"]
+        ) as client:
+            pickups: list[float] = []
+
+            async def sdk_loop() -> float:
+                started = time.perf_counter()
+                seen: list[tuple[qrs.Job, float]] = []
+                async with client.session("ibm_fez", "batch") as session:
+                    for number in range(size.loop_steps):
+                        job = await session.run_estimator([(LOOP_CIRCUIT, "Z", [0.1 * number])])
+                        await job.result()
+                        seen.append((job, time.time()))
+                elapsed = time.perf_counter() - started
+                for job, when in seen:
+                    assert job.last_info is not None
+                    assert job.last_info.created is not None
+                    pickups.append(when - (job.last_info.created.timestamp() + q + r))
+                return elapsed
+
+            def qiskit_round() -> dict[str, list[float]] | None:
+                assert python is not None
+                spec = {**emu, "steps": size.loop_steps, "rounds": 1}
+                spec.update(queue_seconds=q, run_seconds=r)
+                script = ROOT / "benchmarks" / "peers" / "qiskit_loop.py"
+                out = subprocess.run(
+                    pinned([str(python), str(script), json.dumps(spec)], CLIENT_CORE),
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if out.returncode != 0:
+                    notes.append(f"qiskit-ibm-runtime P8 run failed: {out.stderr.strip()[-400:]}")
+                    return None
+                result: dict[str, list[float]] = json.loads(out.stdout.strip().splitlines()[-1])
+                return result
+
+            await sdk_loop()  # warm-up, not counted
+            pickups.clear()
+            sdk_walls: list[float] = []
+            qiskit_walls: list[float] = []
+            qiskit_pickups: list[float] = []
+            failed = python is None
+            for index in range(size.loop_rounds):
+                order = ("sdk", "qiskit") if index % 2 == 0 else ("qiskit", "sdk")
+                for name in order:
+                    if name == "sdk":
+                        sdk_walls.append(await sdk_loop())
+                    elif not failed:
+                        peer_result = await asyncio.to_thread(qiskit_round)
+                        if peer_result is None:
+                            failed = True
+                        else:
+                            qiskit_walls += peer_result["loop_seconds"]
+                            qiskit_pickups += peer_result["pickup_seconds"]
+    if python is None:
+        notes.append("P8: qiskit-ibm-runtime is not installed here; pass --peers to compare")
+    row: dict[str, Any] = {
+        "figure": "P8",
+        "label": (
+            f"{size.loop_steps}-step estimator loop in a session (jobs {q} s queued + {r} s "
+            "running): SDK / qiskit-ibm-runtime (wall); pick-up latency"
+        ),
+        "seconds": {"sdk": statistics.median(sdk_walls)},
+        "pickup": {"sdk": _percentiles(pickups)},
+        "target": "<= 1.00 x qiskit-ibm-runtime; SDK pick-up p50 <= 0.2 s",
+    }
+    sdk_fast = row["pickup"]["sdk"]["p50"] <= 0.2
+    if qiskit_walls and not failed:
+        row["seconds"]["qiskit-ibm-runtime"] = statistics.median(qiskit_walls)
+        row["pickup"]["qiskit-ibm-runtime"] = _percentiles(qiskit_pickups)
+        row["ratio"] = summary(
+            [a / b for a, b in zip(sdk_walls, qiskit_walls, strict=True)]
+        )
+        row["met"] = row["ratio"]["median"] <= 1.0 and sdk_fast
+    else:
+        row["met"] = False if not sdk_fast else None
+    return [row]
+
+
+def _percentiles(values: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    if not ordered:
+        return {"p50": float("nan"), "p90": float("nan"), "max": float("nan"), "n": 0}
+
+    def at(share: float) -> float:
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+    return {
+        "p50": statistics.median(ordered),
+        "p90": at(0.9),
+        "max": ordered[-1],
+        "n": len(ordered),
+    }
+
+
 # ------------------------------------------------------------------------------ driver
 
 
@@ -853,6 +986,10 @@ class Sizes:
         self.memory_jobs = 100 if quick else 5000
         self.memory_posts = 20 if quick else 1000
         self.sessions = 5 if quick else 1000
+        self.loop_steps = 2 if quick else 10
+        self.loop_rounds = 1 if quick else 3
+        self.loop_queue = 0.02 if quick else 0.2
+        self.loop_run = 0.05 if quick else 0.5
 
 
 async def measure(args: argparse.Namespace, notes: list[str]) -> list[dict[str, Any]]:
@@ -883,6 +1020,12 @@ async def measure(args: argparse.Namespace, notes: list[str]) -> list[dict[str, 
         rows += await sessions(size)
     if "P7" in only:
         rows += await p7(size)
+    if "P8" in only:
+        rows += await p8(size, qiskit, notes)
+    if "D" in only:
+        from benchmarks.decode import rows as decode_rows
+
+        rows += decode_rows(args.quick, args.rounds)
     return rows
 
 
@@ -918,6 +1061,10 @@ def figure_text(row: dict[str, Any]) -> str:
         )
     if row["figure"] == "P5":
         return f"{row['mb_for_10000']:.2f} MB per 10,000 ({row['bytes_per_handle']:.0f} B each)"
+    if row["figure"] == "P8":
+        return f"SDK {row['seconds']['sdk']:.2f} s; pick-up p50 {row['pickup']['sdk']['p50']:.3f} s"
+    if "error" in row:
+        return row["error"]
     return "?"
 
 
@@ -931,6 +1078,14 @@ def extra_lines(row: dict[str, Any]) -> list[str]:
             lines.append(", ".join(f"{k} {v:.1f} ms" for k, v in row[key].items()))
     if "seconds" in row:
         lines.append(", ".join(f"{k} {v:.3f} s" for k, v in row["seconds"].items()))
+    if "pickup" in row:
+        lines.append(
+            "pick-up "
+            + "; ".join(
+                f"{k} p50 {v['p50'] * 1000:.0f} ms, p90 {v['p90'] * 1000:.0f} ms ({v['n']} jobs)"
+                for k, v in row["pickup"].items()
+            )
+        )
     if "qiskit" in row:
         q = row["qiskit"]
         if "error" in q:
@@ -944,6 +1099,8 @@ def extra_lines(row: dict[str, Any]) -> list[str]:
     if "over_arazzo_runner" in row:
         a = row["over_arazzo_runner"]
         lines.append(f"/ arazzo-runner CLI: {a['median']:.2f}x ({a['min']:.2f}-{a['max']:.2f})")
+    if "peak_over_packed" in row:
+        lines.append(f"decode peak {row['peak_over_packed']:.2f}x the packed array")
     if "by_order" in row:
         lines.append(", ".join(f"{k} {v:.0f}x" for k, v in row["by_order"].items()))
     return lines

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterable
 
 from . import errors, primitives
 from ._backends import BackendConfiguration, BackendInfo, BackendStatus
-from ._client import RuntimeClient
+from ._client import RuntimeClient, Session
 from ._config import ClientConfig
 from ._job import Job
 from ._models import (
@@ -24,7 +24,6 @@ from ._models import (
     SessionState,
 )
 from ._retry import PollPolicy, RetryPolicy
-from ._session import Session
 from ._timeouts import Timeouts
 from ._version import version as _version
 from ._waiting import Progress, WaitProgress
@@ -50,6 +49,7 @@ from .errors import (
     QRuntimeError,
     RateLimitError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     ResultDecodeError,
     ServerError,
     SessionStateError,
@@ -60,6 +60,7 @@ from .errors import (
 )
 
 __version__ = _version()
+"""The installed version of ``qruntime-session`` (PEP 440)."""
 
 # A library never configures logging: without this handler, an unconfigured program would get
 # WARNING records through logging's last-resort stderr handler.
@@ -71,10 +72,29 @@ def as_completed(
     *,
     timeout: float | None = None,
     poll: PollPolicy | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
 ) -> AsyncIterator[JobInfo]:
-    """Yield each job's final :class:`JobInfo` as it finishes, polling with one job list per
-    session per interval (not one request per job). All jobs must share one client."""
+    """Yield each job's final [`JobInfo`][qruntime_session.JobInfo] as it finishes.
+
+    Polls with one job list per session per interval (not one request per job). All jobs must
+    share one client.
+
+    Args:
+        jobs: The jobs to watch (at least one), from one
+            [`RuntimeClient`][qruntime_session.RuntimeClient].
+        timeout: Seconds to wait for all of them; ``None`` waits as long as it takes.
+        poll: How often to poll (default: the client's policy).
+        progress: Called with a [`WaitProgress`][qruntime_session.WaitProgress] after every
+            poll (jobs done, total, counts by status), or ``True`` for a progress display (a
+            tqdm bar when tqdm is installed, else a text line on stderr).
+
+    Returns:
+        An async iterator of the jobs' final ``JobInfo``, in the order they finish.
+
+    Raises:
+        InvalidInputError: ``jobs`` is empty, or its jobs belong to different clients.
+        JobTimeoutError: ``timeout`` ran out; ``job_ids`` names the jobs not final yet.
+    """
     targets = list(jobs)
     if not targets:
         raise InvalidInputError("as_completed needs at least one job")
@@ -116,6 +136,7 @@ __all__ = [
     "QueuedJobsDroppedWarning",
     "RateLimitError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ResultDecodeError",
     "RetryPolicy",
     "RuntimeClient",

@@ -53,7 +53,7 @@ def refresh_margin(lifetime: float) -> float:
 class IAMApiKeyAuth:
     """Exchanges an API key for a bearer token at ``{iam_url}/identity/token`` and caches it.
 
-    The token is renewed shortly before it expires (see :func:`refresh_margin`). However many
+    The token is renewed shortly before it expires (see ``refresh_margin``). However many
     requests need a token at once, at most one exchange is in flight: the others wait on a
     lock and re-check the cache once they hold it. On a 401 from the Runtime API the token is
     renewed once (unless another request already renewed it) and the request replayed.

@@ -1,24 +1,25 @@
-"""Backends: ``GET /v1/backends``, ``/v1/backends/{name}/status`` and ``/configuration``.
+"""Backends: ``GET /v1/backends``, ``/v1/backends/{name}/status``, ``/configuration`` and
+``/properties``.
 
 Typed records, their parsing from JSON (tolerant, unknown fields kept in ``raw``), and the
 requests :class:`RuntimeClient` sends for ``backends()``, ``backend(name)``,
-``backend_status(name)`` and ``least_busy()``.
+``backend_status(name)``, ``backend_target(name)`` and ``least_busy()``. Qubit counts are
+named ``num_qubits``, as qiskit names them (``n_qubits``, the configuration document's own
+name, still reads).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import attrs
 
 from . import errors
+from ._api import RuntimeApi
 from ._wire import _bool, _int, _mapping, _opt_str, _require_object, is_nonempty_str
-
-if TYPE_CHECKING:
-    from ._client import RuntimeClient
 
 __all__ = [
     "BackendConfiguration",
@@ -28,7 +29,9 @@ __all__ = [
     "backend_names_from_api",
     "backend_status_from_api",
     "get_backend_configuration",
+    "get_backend_properties",
     "get_backend_status",
+    "get_backend_target",
     "least_busy",
     "list_backends",
 ]
@@ -65,11 +68,12 @@ class BackendConfiguration:
     """``GET /v1/backends/{name}/configuration`` (a QasmBackendConfiguration document).
 
     The fields most programs need are typed; the whole document is in ``raw``.
+    :meth:`to_target` builds qiskit's ``Target`` from it (the ``qiskit`` extra).
     """
 
     name: str
     backend_version: str | None = None
-    n_qubits: int | None = None
+    num_qubits: int | None = None
     basis_gates: tuple[str, ...] = ()
     coupling_map: tuple[tuple[int, int], ...] = ()
     max_shots: int | None = None
@@ -79,14 +83,30 @@ class BackendConfiguration:
     gates: tuple[str, ...] = ()
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
+    @property
+    def n_qubits(self) -> int | None:
+        """The configuration document's name for :attr:`num_qubits`."""
+        return self.num_qubits
+
+    def to_target(self, properties: Mapping[str, Any] | None = None) -> Any:
+        """qiskit's ``Target`` for this backend, with errors and durations from
+        ``properties`` (``GET /v1/backends/{name}/properties``) when given; transpile with
+        ``generate_preset_pass_manager(optimization_level=1, target=target)``. Needs
+        ``pip install "qruntime-session[qiskit]"``."""
+        from ._target import build_target
+
+        return build_target({**self.raw, "n_qubits": self.num_qubits}, properties)
+
 
 @attrs.frozen(kw_only=True)
 class BackendInfo:
     """One backend of ``client.backends()``: its name, its status (``None`` when not asked for
-    with ``status=False``) and the list item as the service sent it (``raw``)."""
+    with ``status=False``), its qubit count when known (from the list item, or from the
+    configuration ``least_busy()`` reads) and the list item as the service sent it (``raw``)."""
 
     name: str
     status: BackendStatus | None = None
+    num_qubits: int | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
@@ -163,7 +183,7 @@ def backend_configuration_from_api(data: object, name: str) -> BackendConfigurat
     return BackendConfiguration(
         name=_opt_str(obj.get("backend_name")) or name,
         backend_version=_opt_str(obj.get("backend_version")),
-        n_qubits=_int(obj.get("n_qubits")),
+        num_qubits=_int(obj.get("n_qubits", obj.get("num_qubits"))),
         basis_gates=_strings(obj.get("basis_gates")),
         coupling_map=_edges(obj.get("coupling_map")),
         max_shots=_int(obj.get("max_shots")),
@@ -185,7 +205,7 @@ def _check_name(name: object) -> str:
     return name
 
 
-async def _get(client: RuntimeClient, path: str, operation: str) -> Any:
+async def _get(client: RuntimeApi, path: str, operation: str) -> Any:
     response = await client.transport.request("GET", path, operation=operation)
     try:
         return response.json()
@@ -202,7 +222,7 @@ def _unreadable(operation: str, exc: ValueError) -> errors.UnexpectedStatusError
     return errors.UnexpectedStatusError(f"{operation} answered with an unreadable body: {exc}")
 
 
-async def get_backend_status(client: RuntimeClient, name: str) -> BackendStatus:
+async def get_backend_status(client: RuntimeApi, name: str) -> BackendStatus:
     name = _check_name(name)
     data = await _get(client, f"/v1/backends/{quote(name, safe='')}/status", "get_backend_status")
     try:
@@ -211,7 +231,7 @@ async def get_backend_status(client: RuntimeClient, name: str) -> BackendStatus:
         raise _unreadable("get_backend_status", exc) from exc
 
 
-async def get_backend_configuration(client: RuntimeClient, name: str) -> BackendConfiguration:
+async def get_backend_configuration(client: RuntimeApi, name: str) -> BackendConfiguration:
     name = _check_name(name)
     data = await _get(
         client, f"/v1/backends/{quote(name, safe='')}/configuration", "get_backend_configuration"
@@ -220,6 +240,37 @@ async def get_backend_configuration(client: RuntimeClient, name: str) -> Backend
         return backend_configuration_from_api(data, name)
     except ValueError as exc:
         raise _unreadable("get_backend_configuration", exc) from exc
+
+
+async def get_backend_properties(client: RuntimeApi, name: str) -> Mapping[str, Any]:
+    """``GET /v1/backends/{name}/properties``: calibration data as sent."""
+    name = _check_name(name)
+    data = await _get(
+        client, f"/v1/backends/{quote(name, safe='')}/properties", "get_backend_properties"
+    )
+    try:
+        return _require_object(data, "backend properties")
+    except ValueError as exc:
+        raise _unreadable("get_backend_properties", exc) from exc
+
+
+async def get_backend_target(client: RuntimeApi, name: str) -> Any:
+    """qiskit's ``Target`` for ``name``, from its configuration and properties."""
+    from ._target import require_qiskit
+
+    require_qiskit()  # a missing extra fails before any request
+    config, properties = await asyncio.gather(
+        get_backend_configuration(client, name), get_backend_properties(client, name)
+    )
+    return config.to_target(properties)
+
+
+def _qubit_count(item: Mapping[str, Any]) -> int | None:
+    for key in ("num_qubits", "qubits", "n_qubits"):
+        value = _int(item.get(key))
+        if value is not None:
+            return value
+    return None
 
 
 async def _bounded_all(items: Sequence[T], call: Callable[[T], Awaitable[R]]) -> list[R]:
@@ -242,25 +293,28 @@ async def _bounded_all(items: Sequence[T], call: Callable[[T], Awaitable[R]]) ->
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def list_backends(client: RuntimeClient, *, status: bool = True) -> list[BackendInfo]:
+async def list_backends(client: RuntimeApi, *, status: bool = True) -> list[BackendInfo]:
     data = await _get(client, "/v1/backends", "list_backends")
     try:
         devices = backend_names_from_api(data)
     except ValueError as exc:
         raise _unreadable("list_backends", exc) from exc
     if not status:
-        return [BackendInfo(name=name, raw=item) for name, item in devices]
+        return [
+            BackendInfo(name=name, num_qubits=_qubit_count(item), raw=item)
+            for name, item in devices
+        ]
     statuses = await _bounded_all(
         [name for name, _ in devices], lambda name: get_backend_status(client, name)
     )
     return [
-        BackendInfo(name=name, status=state, raw=item)
+        BackendInfo(name=name, status=state, num_qubits=_qubit_count(item), raw=item)
         for (name, item), state in zip(devices, statuses, strict=True)
     ]
 
 
 async def least_busy(
-    client: RuntimeClient, *, min_qubits: int | None = None, simulator: bool | None = False
+    client: RuntimeApi, *, min_qubits: int | None = None, simulator: bool | None = False
 ) -> BackendInfo | None:
     bad = isinstance(min_qubits, bool) or not isinstance(min_qubits, int | None)
     if bad or (min_qubits is not None and min_qubits < 1):
@@ -276,9 +330,11 @@ async def least_busy(
             lambda name: get_backend_configuration(client, name),
         )
         candidates = [
-            info
+            attrs.evolve(info, num_qubits=config.num_qubits)
+            if config.num_qubits is not None
+            else info
             for info, config in zip(candidates, configs, strict=True)
-            if (min_qubits is None or (config.n_qubits or 0) >= min_qubits)
+            if (min_qubits is None or (config.num_qubits or 0) >= min_qubits)
             and (simulator is None or bool(config.simulator) == simulator)
         ]
     if not candidates:

@@ -29,9 +29,12 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
+# A Bell pair in the device's basis (ibm_fez: cz id rz sx x), as the service requires (ISA):
+# h = rz(pi/2) sx rz(pi/2) and cx = h cz h.
 _BELL_CIRCUIT = (
     'OPENQASM 3.0; include "stdgates.inc"; bit[2] c; qubit[2] q; '
-    "h q[0]; cx q[0], q[1]; c = measure q;"
+    "rz(pi/2) q[0]; sx q[0]; rz(pi/2) q[0]; rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1]; "
+    "cz q[0], q[1]; rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1]; c = measure q;"
 )
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
@@ -52,6 +55,8 @@ exit codes:
   1    failure: the job did not complete, the service answered an error, the connection
        failed, a wait timed out, or the emulator's port is in use
   2    bad usage or input (unknown option, invalid JSON, invalid workflow document or inputs)
+  3    workflow run: the workflow succeeded, but closing its session stopped the job it
+       submitted (the job was still queued)
   130  interrupted (Ctrl+C) while a command other than `emulator` was running
 """
 

@@ -16,8 +16,9 @@ an API key provides the credential, and nothing from lower sources is mixed in (
 ``access_token`` is never paired with an API key from the environment). A source providing
 both keeps both.
 
-:meth:`ClientConfig.from_env` reads only the environment (no files),
-:meth:`ClientConfig.from_file` reads only one YAML file (no environment). This module is the
+[`ClientConfig.from_env`][qruntime_session.ClientConfig.from_env] reads only the environment
+(no files), [`ClientConfig.from_file`][qruntime_session.ClientConfig.from_file] reads only one
+YAML file (no environment). This module is the
 only place in the package that looks at ``os.environ``, and only when no ``environ`` mapping
 is passed. Secrets (``access_token``, ``api_key``) never appear in ``repr`` or in error
 messages; errors name the source of the offending setting instead of echoing its value.
@@ -47,6 +48,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CLOUD_URL",
     "DEFAULT_IAM_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "ClientConfig",
 ]
 
@@ -57,6 +59,8 @@ DEFAULT_BASE_URL: Final = "https://quantum.cloud.ibm.com/api"
 """The API base URL for ``us-east``; the client appends ``/v1/…``."""
 DEFAULT_API_VERSION: Final = "2026-04-15"
 """The ``IBM-API-Version`` sent when nothing else is configured."""
+DEFAULT_MAX_RESPONSE_BYTES: Final = 256 * 1024**2
+"""The default bound on one answer, as sent and inflated (256 MiB; see ``max_response_bytes``)."""
 DEFAULT_IAM_URL: Final = "https://iam.cloud.ibm.com"
 """IBM Cloud IAM; the API key is exchanged at ``<iam_url>/identity/token``."""
 DEFAULT_CLOUD_URL: Final = "https://cloud.ibm.com"
@@ -250,14 +254,34 @@ def _expand(path: str | os.PathLike[str], environ: Mapping[str, str]) -> Path:
 class ClientConfig:
     """Everything a client needs to talk to Qiskit Runtime, validated.
 
-    Build it with :meth:`load` (keywords, environment, qiskit saved account, YAML file,
-    defaults -- in that order of precedence), :meth:`from_env` or :meth:`from_file`, or
-    directly with keywords (validated the same way, no lookups).
+    Build it with [`load`][qruntime_session.ClientConfig.load] (keywords, environment, qiskit
+    saved account, YAML file, defaults -- in that order of precedence),
+    [`from_env`][qruntime_session.ClientConfig.from_env] or
+    [`from_file`][qruntime_session.ClientConfig.from_file], or directly with keywords
+    (validated the same way, no lookups). ``repr`` never shows ``access_token`` or ``api_key``.
 
-    ``source`` records where each setting came from (``"explicit"``,
-    ``"env:QISKIT_IBM_TOKEN"``, ``"qiskit-account:<name>"``, ``"file:<path>"``,
-    ``"crn-region"``, ``"default"``); it never holds a secret value. ``repr`` never shows
-    ``access_token`` or ``api_key``.
+    Args:
+        service_crn: The CRN of the Qiskit Runtime instance (``crn:v1:…``); it names the region.
+        base_url: The API base URL, without ``/v1`` (default: the CRN's region's URL).
+        access_token: A bearer token, sent as is (it expires; prefer ``api_key``).
+        api_key: An IBM Cloud API key, exchanged at IAM for bearer tokens as they expire.
+        api_version: The ``IBM-API-Version`` date sent with every request (``YYYY-MM-DD``).
+        iam_url: The IAM service that exchanges ``api_key`` (default: production, or staging
+            for a staging CRN).
+        timeouts: The HTTP timeouts of every request.
+        retry: How failed requests are retried.
+        max_response_bytes: The largest answer the client reads, in bytes, as sent and once
+            inflated (gzip, deflate): past it reading stops with
+            [`ResponseTooLargeError`][qruntime_session.errors.ResponseTooLargeError], nothing
+            allocated past the limit. Generous by default; set it with
+            ``attrs.evolve(config, max_response_bytes=…)``.
+        source: Where each setting came from (``"explicit"``, ``"env:QISKIT_IBM_TOKEN"``,
+            ``"qiskit-account:<name>"``, ``"file:<path>"``, ``"crn-region"``,
+            ``"default"``); it never holds a secret value.
+
+    Raises:
+        ConfigurationError: A setting is missing or malformed, or there is no credential
+            (the message names the setting's source, never a secret).
     """
 
     service_crn: str
@@ -274,6 +298,7 @@ class ClientConfig:
     )
     timeouts: Timeouts = attrs.field(factory=Timeouts)
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     source: Mapping[str, str] = attrs.field(
         factory=dict, converter=_freeze, eq=False, repr=lambda m: repr(dict(m))
     )
@@ -316,6 +341,9 @@ class ClientConfig:
             raise ConfigurationError(f"{_named('timeouts', src)} must be a Timeouts")
         if not isinstance(self.retry, RetryPolicy):
             raise ConfigurationError(f"{_named('retry', src)} must be a RetryPolicy")
+        limit: object = self.max_response_bytes
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigurationError("max_response_bytes must be a positive int (bytes)")
 
     @property
     def region(self) -> str | None:
@@ -354,8 +382,31 @@ class ClientConfig:
         5. defaults; the base URL follows the CRN's region unless a source set it.
 
         The credential (token or API key) comes from the single highest source that has one.
-        Raises :class:`~qruntime_session.errors.ConfigurationError` when the result is
-        incomplete or malformed.
+        Every keyword is optional; ``None`` means "not given here".
+
+        Args:
+            base_url: The API base URL, without ``/v1``.
+            access_token: A bearer token.
+            api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
+            service_crn: The CRN of the Qiskit Runtime instance.
+            api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
+            iam_url: The IAM service that exchanges ``api_key``.
+            timeouts: The HTTP timeouts.
+            retry: The retry policy.
+            account: The name of the qiskit-ibm-runtime saved account to read (default:
+                ``QRUNTIME_ACCOUNT``, else the account marked default).
+            config_file: A YAML config file, which must exist (default: ``QRUNTIME_CONFIG``,
+                else ``$XDG_CONFIG_HOME/qruntime-session/config.yaml`` when it exists).
+            environ: The environment to read (default ``os.environ``).
+            qiskit_accounts_file: qiskit-ibm-runtime's accounts file (default
+                ``~/.qiskit/qiskit-ibm.json``; a missing file is skipped).
+
+        Returns:
+            The validated configuration, with ``source`` naming where each setting came from.
+
+        Raises:
+            ConfigurationError: The result is incomplete or malformed, or a named file or
+                account does not exist or cannot be read.
         """
         env = os.environ if environ is None else environ
         explicit = _explicit_layer(
@@ -410,7 +461,25 @@ class ClientConfig:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
     ) -> ClientConfig:
-        """Keywords, then the environment (default ``os.environ``), then defaults; no files."""
+        """Keywords, then the environment (default ``os.environ``), then defaults; no files.
+
+        Args:
+            environ: The environment to read (default ``os.environ``).
+            base_url: The API base URL, without ``/v1``.
+            access_token: A bearer token.
+            api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
+            service_crn: The CRN of the Qiskit Runtime instance.
+            api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
+            iam_url: The IAM service that exchanges ``api_key``.
+            timeouts: The HTTP timeouts.
+            retry: The retry policy.
+
+        Returns:
+            The validated configuration.
+
+        Raises:
+            ConfigurationError: The result is incomplete or malformed.
+        """
         explicit = _explicit_layer(
             base_url=base_url,
             access_token=access_token,
@@ -441,6 +510,24 @@ class ClientConfig:
         """Keywords, then the YAML file at ``path`` (which must exist), then defaults.
 
         The environment is not read.
+
+        Args:
+            path: The YAML config file.
+            base_url: The API base URL, without ``/v1``.
+            access_token: A bearer token.
+            api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
+            service_crn: The CRN of the Qiskit Runtime instance.
+            api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
+            iam_url: The IAM service that exchanges ``api_key``.
+            timeouts: The HTTP timeouts.
+            retry: The retry policy.
+
+        Returns:
+            The validated configuration.
+
+        Raises:
+            ConfigurationError: The file is missing, unreadable or malformed, or the result
+                is incomplete.
         """
         explicit = _explicit_layer(
             base_url=base_url,

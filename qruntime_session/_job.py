@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _telemetry, errors
+from ._api import RuntimeApi
 from ._checks import check_deadline, check_id, path_segment
+from ._display import JobDisplay
 from ._models import JobInfo, JobMetrics, JobStatus
-from ._retry import PollPolicy
+from ._retry import PollPolicy, wait_limit
 from ._wire import job_info_from_api, job_metrics_from_api
-
-if TYPE_CHECKING:
-    from ._client import RuntimeClient
 
 __all__ = ["Job", "outcome_error"]
 
 log = logging.getLogger("qruntime_session")
+
+#: Session jobs each client is waiting on one by one (``Job.wait``) right now: the poll
+#: interval stretches when there are many (``PollPolicy.interval(concurrent=...)``).
+_session_waits: weakref.WeakKeyDictionary[RuntimeApi, int] = weakref.WeakKeyDictionary()
 
 
 def outcome_error(info: JobInfo) -> errors.JobError | None:
@@ -38,7 +42,7 @@ def outcome_error(info: JobInfo) -> errors.JobError | None:
     return None
 
 
-class Job:
+class Job(JobDisplay):
     """A job in the Runtime service. Cheap to create; every method sends requests.
 
     ``last_info`` is the most recent :class:`JobInfo` this handle saw (``None`` before any).
@@ -48,7 +52,7 @@ class Job:
         self,
         job_id: str,
         *,
-        client: RuntimeClient,
+        client: RuntimeApi,
         session_id: str | None = None,
         program_id: str | None = None,
     ) -> None:
@@ -103,8 +107,14 @@ class Job:
         return (await self.info(exclude_params=True)).status
 
     async def statuses(self, *, poll: PollPolicy | None = None) -> AsyncIterator[JobStatus]:
-        """Yield the job's status each time it changes, ending after a final status."""
+        """Yield the job's status each time it changes, ending after a final status.
+
+        In testing mode the iteration is bounded like :meth:`wait` (``JobTimeoutError``).
+        """
         policy = poll if poll is not None else self._client.poll
+        limit, _ = wait_limit(None)
+        clock = self._client._clock
+        deadline = None if limit is None else clock() + limit
         previous: JobStatus | None = None
         number = 0
         while True:
@@ -114,8 +124,30 @@ class Job:
                 yield info.status
             if info.is_final:
                 return
+            if deadline is not None and clock() >= deadline:
+                raise self._timeout(info, limit, testing=True)
             number += 1
-            await self._client._sleep(policy.interval(number, random=self._client._random))
+            await self._client._sleep(
+                policy.interval(
+                    number, random=self._client._random, in_session=self.session_id is not None
+                )
+            )
+
+    def _timeout(
+        self, info: JobInfo, limit: float | None, *, testing: bool
+    ) -> errors.JobTimeoutError:
+        why = (
+            " with waiting switched off (the testing mode's deadline: nothing finished the job; "
+            "start or finish it on the emulator, advance its clock, or pass "
+            "testing.no_waiting(deadline=...))"
+            if testing
+            else ""
+        )
+        return errors.JobTimeoutError(
+            f"job {self.id} was still {info.status.value} after {limit}s{why}",
+            job_id=self.id,
+            session_id=self.session_id,
+        )
 
     @_telemetry.traced("qruntime.job.wait")
     async def wait(
@@ -123,32 +155,50 @@ class Job:
     ) -> JobInfo:
         """Poll until the job is final and return its last :class:`JobInfo`.
 
-        Polls back off exponentially with jitter (``PollPolicy``: from about 0.5 s to a cap).
-        ``timeout`` (seconds) bounds the wait and raises :class:`JobTimeoutError`; the job
-        itself is not cancelled. A failed or cancelled job is returned, not raised: use
-        :meth:`result` to get an error for those.
+        A job in a session is polled every 0.1 s (``PollPolicy.session_interval``, as IBM's
+        client does); other jobs back off exponentially with jitter (``PollPolicy``: from
+        about 0.5 s to a cap). ``timeout`` (seconds) bounds the wait and raises
+        :class:`JobTimeoutError`; the job itself is not cancelled. In testing mode
+        (:func:`qruntime_session.testing.no_waiting`) the wait is also bounded by the mode's
+        deadline. A failed or cancelled job is returned, not raised: use :meth:`result` to
+        get an error for those.
         """
         timeout = check_deadline(timeout)
+        limit, testing = wait_limit(timeout)
         policy = poll if poll is not None else self._client.poll
         clock = self._client._clock
-        deadline = None if timeout is None else clock() + timeout
+        deadline = None if limit is None else clock() + limit
         number = 0
-        while True:
-            info = await self.info(exclude_params=True)
-            if info.is_final:
-                return info
-            number += 1
-            delay = policy.interval(number, random=self._client._random)
-            if deadline is not None:
-                remaining = deadline - clock()
-                if remaining <= 0:
-                    raise errors.JobTimeoutError(
-                        f"job {self.id} was still {info.status.value} after {timeout}s",
-                        job_id=self.id,
-                        session_id=self.session_id,
-                    )
-                delay = min(delay, remaining)
-            await self._client._sleep(delay)
+        counted = False
+        client = self._client
+        try:
+            while True:
+                info = await self.info(exclude_params=True)
+                if info.is_final:
+                    return info
+                if not counted and self.session_id is not None:
+                    _session_waits[client] = _session_waits.get(client, 0) + 1
+                    counted = True
+                number += 1
+                delay = policy.interval(
+                    number,
+                    random=client._random,
+                    in_session=counted,
+                    concurrent=_session_waits.get(client, 1),
+                )
+                if deadline is not None:
+                    remaining = deadline - clock()
+                    if remaining <= 0:
+                        raise self._timeout(info, limit, testing=testing)
+                    delay = min(delay, remaining)
+                await client._sleep(delay)
+        finally:
+            if counted:
+                left = _session_waits.get(client, 1) - 1
+                if left > 0:
+                    _session_waits[client] = left
+                else:
+                    _session_waits.pop(client, None)
 
     async def result(self, timeout: float | None = None) -> Any:
         """Wait for the job, then return its result.
@@ -161,10 +211,8 @@ class Job:
         body = await self.result_json(timeout)
         if self.program_id not in ("sampler", "estimator"):
             return body
-        from .primitives._decode import decode_primitive_result
-
         try:
-            return decode_primitive_result(
+            return self._client._decode_result(
                 body, program_id=self.program_id, job_id=self.id, session_id=self.session_id
             )
         except errors.QRuntimeError as exc:

@@ -39,7 +39,7 @@ def add_attempt_listener(listener: AttemptListener) -> None:
 
 
 def remove_attempt_listener(listener: AttemptListener) -> None:
-    """Undo :func:`add_attempt_listener` (no error if it was not added)."""
+    """Undo ``add_attempt_listener`` (no error if it was not added)."""
     if listener in _listeners:
         _listeners.remove(listener)
 

@@ -28,9 +28,17 @@ class Timeouts:
     """
 
     connect: float | None = attrs.field(default=10.0, validator=_positive)
+    """Seconds to open the connection."""
     read: float | None = attrs.field(default=60.0, validator=_positive)
+    """Seconds to wait for each chunk of the response."""
     total: float | None = attrs.field(default=None, validator=_positive)
+    """Seconds for one whole attempt (``None``: no limit beyond ``connect`` and ``read``)."""
     close: float = attrs.field(default=30.0, validator=_positive)
-    #: How long an ambiguous job submission is looked for in the session's job list before
-    #: giving up with ``SubmissionUnknownError`` (see ``docs/retries.md``).
+    """Seconds for the session close sent on exit, all its attempts together."""
     settle: float = attrs.field(default=20.0, validator=_positive)
+    """Seconds an ambiguous job submission is looked for in the session's job list.
+
+    After that the client gives up with
+    [`SubmissionUnknownError`][qruntime_session.errors.SubmissionUnknownError] (see
+    the retries and timeouts guide).
+    """

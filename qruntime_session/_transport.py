@@ -14,6 +14,7 @@ import json as jsonlib
 import logging
 import random as random_module
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
@@ -21,6 +22,7 @@ import aiohttp
 import attrs
 
 from . import _telemetry, errors
+from ._config import DEFAULT_MAX_RESPONSE_BYTES
 from ._retry import RETRYABLE_STATUSES, UNSENT_SAFE_STATUSES, RetryPolicy, parse_retry_after
 from ._timeouts import Timeouts
 from ._version import user_agent
@@ -141,8 +143,10 @@ class Transport:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float] = random_module.random,
         clock: Callable[[], float] = time.monotonic,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
+        self.max_response_bytes = max_response_bytes
         self.timeouts = timeouts if timeouts is not None else Timeouts()
         self.retry = retry if retry is not None else RetryPolicy()
         self.auth = auth
@@ -156,7 +160,12 @@ class Transport:
         self._closed = False
         self._headers_for: tuple[str | None, str | None] | None = None
         self._headers: dict[str, str] = {}
-        self._anonymous_headers = {"Accept": "application/json", "User-Agent": user_agent()}
+        # Only the encodings _read_body inflates itself, within max_response_bytes.
+        self._anonymous_headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",
+            "User-Agent": user_agent(),
+        }
 
     def _base_headers(self) -> dict[str, str]:
         """The headers every authenticated request carries, built once (rebuilt only if
@@ -332,7 +341,7 @@ class Transport:
     def _delay_after_error(
         self, exc: errors.TransportError, retry: RetryMode, attempt: int, start: float
     ) -> float | None:
-        if retry == "none":
+        if retry == "none" or isinstance(exc, errors.ResponseTooLargeError):
             return None
         if retry == "unsent" and not isinstance(exc, errors.ConnectError):
             return None
@@ -372,8 +381,9 @@ class Transport:
                 data=_reveal(body),
                 headers=_with_token(headers, token),
                 allow_redirects=False,
+                auto_decompress=False,  # inflated by _read_body, within the limit
             ) as resp:
-                payload = await resp.read()
+                payload = await _read_body(resp, self.max_response_bytes, operation, context)
                 response = Response(
                     method=method,
                     url=url if params is None else str(resp.url),
@@ -397,6 +407,83 @@ class Transport:
                 attempt,
             )
         return response
+
+
+_READ_CHUNK = 64 * 1024
+_INFLATE_STEP = 1024 * 1024  # the most one inflate step allocates while sizing an answer
+
+
+async def _read_body(
+    resp: aiohttp.ClientResponse, limit: int, operation: str, context: dict[str, Any]
+) -> bytes:
+    """The body of ``resp``, inflated, refused past ``limit`` bytes as sent or inflated.
+
+    The body as sent is read chunk by chunk and never held past the limit. A gzip or
+    deflate body is then sized by inflating it in steps of at most 1 MiB that are thrown
+    away, and inflated for real only once its size is known to fit: a zip bomb costs its
+    compressed size, not its inflated one.
+    """
+    what = operation or "the request"
+
+    def too_large(how: str) -> errors.ResponseTooLargeError:
+        return errors.ResponseTooLargeError(
+            f"the answer to {what} is larger than max_response_bytes ({limit} bytes) {how}",
+            status=resp.status,
+            **context,
+        )
+
+    declared = resp.content_length
+    if declared is not None:
+        if declared > limit:
+            raise too_large("as sent (Content-Length)")
+        data = await resp.read()  # aiohttp reads no more than the declared length
+    else:
+        raw = bytearray()
+        async for chunk in resp.content.iter_chunked(_READ_CHUNK):
+            if len(raw) + len(chunk) > limit:
+                raise too_large("as sent")
+            raw += chunk
+        data = bytes(raw)
+        del raw
+    encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return data
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise errors.TransportError(
+            f"the answer to {what} uses a content encoding that was not asked for "
+            f"({encoding[:40]!r})",
+            status=resp.status,
+            **context,
+        )
+    failure = ""
+    # 47: a gzip or zlib header, detected; a bare deflate stream (-15) is tried after.
+    for wbits in (47, -15) if encoding == "deflate" else (47,):
+        try:
+            if _inflated_size(data, wbits, limit) > limit:
+                raise too_large("once inflated")
+            inflater = zlib.decompressobj(wbits)
+            return inflater.decompress(data) + inflater.flush()
+        except zlib.error as exc:
+            failure = str(exc)
+    raise errors.TransportError(
+        f"the answer to {what} is not valid {encoding} ({failure})",
+        status=resp.status,
+        **context,
+    )
+
+
+def _inflated_size(data: bytes, wbits: int, limit: int) -> int:
+    """How many bytes ``data`` inflates to, counted up to just past ``limit``."""
+    inflater = zlib.decompressobj(wbits)
+    size = 0
+    pending = data
+    while True:
+        size += len(out := inflater.decompress(pending, _INFLATE_STEP))
+        if size > limit:
+            return size
+        pending = inflater.unconsumed_tail
+        if not pending and len(out) < _INFLATE_STEP:
+            return size + len(inflater.flush())
 
 
 def _reveal(body: bytes | Secret | None) -> bytes | None:

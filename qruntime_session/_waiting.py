@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import collections
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
 
 import attrs
 
 from . import errors
+from ._api import RuntimeApi
 from ._checks import check_deadline
+from ._display import ProgressDisplay
 from ._job import Job
 from ._models import JobInfo, JobStatus
-from ._retry import PollPolicy
-
-if TYPE_CHECKING:
-    from ._client import RuntimeClient
+from ._retry import PollPolicy, wait_limit
 
 __all__ = ["Progress", "WaitProgress", "as_completed", "wait_all"]
 
@@ -40,7 +38,7 @@ Progress = Callable[[WaitProgress], None]
 
 
 async def _poll_session(
-    client: RuntimeClient, session_id: str, watched: dict[str, Job]
+    client: RuntimeApi, session_id: str, watched: dict[str, Job]
 ) -> list[JobInfo]:
     """One poll of one session: refresh watched jobs; return the newly final ones."""
     still_pending: set[str] = set()
@@ -66,21 +64,80 @@ async def _poll_session(
 
 
 async def as_completed(
-    client: RuntimeClient,
+    client: RuntimeApi,
     jobs: Iterable[Job],
     *,
     timeout: float | None = None,
     poll: PollPolicy | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
 ) -> AsyncIterator[JobInfo]:
     """Yield each job's final :class:`JobInfo` as it finishes (already-final jobs first).
 
-    ``timeout`` bounds the whole wait (:class:`JobTimeoutError`; the jobs keep running).
+    Parameters
+    ----------
+    client:
+        The client the jobs belong to.
+    jobs:
+        The jobs to wait on (duplicates are waited on once).
+    timeout:
+        Seconds the whole wait may take (``None``: no bound, except the testing mode's).
+    poll:
+        The polling policy (default: the client's).
+    progress:
+        A callback given a :class:`WaitProgress` after each poll; or ``True`` for a progress
+        display (:class:`ProgressDisplay`: a tqdm bar when tqdm is installed, else a text
+        line on stderr). Off by default.
+
+    Yields
+    ------
+    JobInfo
+        Each job's final info, in the order the jobs finish.
+
+    Raises
+    ------
+    JobTimeoutError
+        ``timeout`` (or the testing deadline) passed first; the jobs keep running.
+    InvalidInputError
+        ``progress`` is neither a callable nor a bool nor ``None``.
     """
+    display = None
+    callback: Progress | None = None
+    if progress is True:
+        targets = list(jobs)
+        display = ProgressDisplay(len({job.id for job in targets}))
+        jobs = targets
+        callback = display
+    elif progress is not False and progress is not None:
+        if not callable(progress):
+            raise errors.InvalidInputError(
+                "progress must be a callable taking a WaitProgress, True, False or None"
+            )
+        callback = progress
+    finished = 0
+    try:
+        async for info in _as_completed(
+            client, jobs, timeout=timeout, poll=poll, progress=callback
+        ):
+            finished += 1
+            yield info
+    finally:
+        if display is not None:
+            display.close(done=finished)
+
+
+async def _as_completed(
+    client: RuntimeApi,
+    jobs: Iterable[Job],
+    *,
+    timeout: float | None,
+    poll: PollPolicy | None,
+    progress: Progress | None,
+) -> AsyncIterator[JobInfo]:
     timeout = check_deadline(timeout)
+    limit, testing = wait_limit(timeout)
     policy = poll if poll is not None else client.poll
     clock = client._clock
-    deadline = None if timeout is None else clock() + timeout
+    deadline = None if limit is None else clock() + limit
     all_jobs = list({job.id: job for job in jobs}.values())
     total = len(all_jobs)
     done = 0
@@ -116,14 +173,24 @@ async def as_completed(
             progress(WaitProgress(done=done, total=total, counts=dict(counts), polls=polls))
         if not any(waiting.values()):
             return
-        delay = policy.interval(polls, random=client._random)
+        # Every pending job in a session: one listing per session per poll, so the session's
+        # short interval costs O(sessions) requests however many jobs are watched.
+        delay = policy.interval(polls, random=client._random, in_session=not waiting.get(None))
         if deadline is not None:
             remaining = deadline - clock()
             if remaining <= 0:
-                left = [jid for watched in waiting.values() for jid in watched]
+                left_jobs = [job for watched in waiting.values() for job in watched.values()]
+                left = [job.id for job in left_jobs]
                 sessions = {sid for sid, watched in waiting.items() if watched}
+                named = ", ".join(
+                    f"{job.id} ({job.last_info.status.value if job.last_info else 'unknown'})"
+                    for job in left_jobs[:5]
+                )
+                more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+                why = " with waiting switched off (the testing mode's deadline)" if testing else ""
                 raise errors.JobTimeoutError(
-                    f"{len(left)} of {total} job(s) were not final after {timeout}s",
+                    f"{len(left)} of {total} job(s) were not final after {limit}s{why}: "
+                    f"{named}{more}",
                     job_id=left[0] if len(left) == 1 else None,
                     job_ids=left,
                     session_id=next(iter(sessions)) if len(sessions) == 1 else None,
@@ -133,14 +200,18 @@ async def as_completed(
 
 
 async def wait_all(
-    client: RuntimeClient,
+    client: RuntimeApi,
     jobs: Iterable[Job],
     *,
     timeout: float | None = None,
     poll: PollPolicy | None = None,
-    progress: Progress | None = None,
+    progress: Progress | bool | None = None,
 ) -> list[JobInfo]:
-    """Wait until every job is final; return their final infos in the order given."""
+    """Wait until every job is final; return their final infos in the order given.
+
+    Parameters and errors are those of :func:`as_completed` (``progress=True`` shows a
+    progress display).
+    """
     timeout = check_deadline(timeout)
     targets = list(jobs)
     finals: dict[str, JobInfo] = {}

@@ -69,7 +69,7 @@ def loads(raw: bytes | str) -> Any:
 
     Every way parsing can fail becomes a ``ValueError``: malformed text, invalid UTF-8,
     nesting deep enough to exhaust the parser (``RecursionError``) or deeper than
-    :data:`MAX_JSON_DEPTH`, and numbers Python refuses (``OverflowError``, over-long integers).
+    ``MAX_JSON_DEPTH``, and numbers Python refuses (``OverflowError``, over-long integers).
     """
     try:
         data = json.loads(raw)
@@ -125,7 +125,7 @@ def is_nonempty_str(value: object) -> bool:
 def check_json_params(params: object) -> dict[str, Any]:
     """Check that ``params`` is a JSON object of JSON-serialisable values, before sending.
 
-    Returns a plain ``dict`` copy. Raises :class:`InvalidInputError` naming the first bad value.
+    Returns a plain ``dict`` copy. Raises ``InvalidInputError`` naming the first bad value.
     """
     if not isinstance(params, Mapping):
         raise InvalidInputError(

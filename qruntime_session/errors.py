@@ -1,44 +1,48 @@
 """The one exception tree of ``qruntime_session``.
 
-Every error the package raises derives from :class:`QRuntimeError`. The branches are split by
-what the caller can do next::
+Every error the package raises derives from
+[`QRuntimeError`][qruntime_session.errors.QRuntimeError]. The branches are split by what the
+caller can do next:
 
-    QRuntimeError
-    ├── TransportError                 no usable HTTP response
-    │   ├── ConnectError               the request provably never reached the service
-    │   ├── RequestTimeoutError        (also TimeoutError) no answer in time
-    │   ├── ConnectionLostError        the connection broke after the request was sent
-    │   └── SubmissionUnknownError     a job POST failed ambiguously and the client cannot tell
-    │                                  whether the job exists
-    ├── APIStatusError                 the service answered with a status the step does not accept
-    │   ├── BadRequestError            400
-    │   ├── AuthenticationError        401
-    │   ├── PermissionDeniedError      403
-    │   ├── NotFoundError              404
-    │   ├── ConflictError              409
-    │   ├── RateLimitError             429 (``retry_after`` in seconds, when the service said)
-    │   ├── ServerError                5xx
-    │   └── UnexpectedStatusError      any other status (e.g. 201 where the spec says 200)
-    ├── UsageError                     the program asked for something that cannot be done
-    │   ├── ConfigurationError         (also ValueError) settings are missing or malformed
-    │   ├── InvalidInputError          (also ValueError and TypeError) an argument was rejected
-    │   │                              before sending
-    │   ├── SessionStateError          the session is not open (not entered, or already closed)
-    │   └── ExtraNotInstalledError     (also ImportError) install ``qruntime-session[<extra>]``
-    ├── JobError                       a job reached an outcome other than success
-    │   ├── JobFailedError             the job ended ``Failed``
-    │   ├── JobCancelledError          the job ended ``Cancelled`` (``ran_too_long`` for 1305)
-    │   ├── JobResultUnavailableError  ``GET …/results`` answered 204: no final result
-    │   └── JobTimeoutError            (also TimeoutError) ``wait(timeout=…)`` ran out
-    ├── ResultDecodeError              (also ValueError) a result body is malformed for its program
-    └── WorkflowError                  the Arazzo executor (``qruntime_session.workflows``)
-        ├── DocumentError              (also ValueError) the document is invalid; nothing sent
-        ├── ExpressionError            (also ValueError) an expression breaks the grammar
-        ├── WorkflowInputError         (also InvalidInputError) inputs fail their schema
-        ├── MissingExtraError          (also ImportError) install ``qruntime-session[workflows]``
-        └── WorkflowFailedError        the workflow ran and failed (names sessions left open)
-            ├── StepFailedError        a step failed and no action recovered it
-            └── StepLimitError         more steps ran than ``max_steps`` allows
+```text
+QRuntimeError
+├── TransportError                 no usable HTTP response
+│   ├── ConnectError               the request provably never reached the service
+│   ├── RequestTimeoutError        (also TimeoutError) no answer in time
+│   ├── ConnectionLostError        the connection broke after the request was sent
+│   ├── ResponseTooLargeError      an answer was larger than ``max_response_bytes``
+│   └── SubmissionUnknownError     a job POST failed ambiguously and the client cannot tell
+│                                  whether the job exists
+├── APIStatusError                 the service answered with a status the step does not accept
+│   ├── BadRequestError            400
+│   ├── AuthenticationError        401
+│   ├── PermissionDeniedError      403
+│   ├── NotFoundError              404
+│   ├── ConflictError              409
+│   ├── RateLimitError             429 (``retry_after`` in seconds, when the service said)
+│   ├── ServerError                5xx
+│   └── UnexpectedStatusError      any other status (e.g. 201 where the spec says 200)
+├── UsageError                     the program asked for something that cannot be done
+│   ├── ConfigurationError         (also ValueError) settings are missing or malformed
+│   ├── InvalidInputError          (also ValueError and TypeError) an argument was rejected
+│   │                              before sending
+│   ├── SessionStateError          the session is not open (not entered, or already closed)
+│   └── ExtraNotInstalledError     (also ImportError) install ``qruntime-session[<extra>]``
+├── JobError                       a job reached an outcome other than success
+│   ├── JobFailedError             the job ended ``Failed``
+│   ├── JobCancelledError          the job ended ``Cancelled`` (``ran_too_long`` for 1305)
+│   ├── JobResultUnavailableError  ``GET …/results`` answered 204: no final result
+│   └── JobTimeoutError            (also TimeoutError) ``wait(timeout=…)`` ran out
+├── ResultDecodeError              (also ValueError) a result body is malformed for its program
+└── WorkflowError                  the Arazzo executor (``qruntime_session.workflows``)
+    ├── DocumentError              (also ValueError) the document is invalid; nothing sent
+    ├── ExpressionError            (also ValueError) an expression breaks the grammar
+    ├── WorkflowInputError         (also InvalidInputError) inputs fail their schema
+    ├── MissingExtraError          (also ImportError) install ``qruntime-session[workflows]``
+    └── WorkflowFailedError        the workflow ran and failed (names sessions left open)
+        ├── StepFailedError        a step failed and no action recovered it
+        └── StepLimitError         more steps ran than ``max_steps`` allows
+```
 
 Every error carries the same structured fields (``None`` where they do not apply):
 ``status``, ``codes`` (IBM error codes, as strings), ``errors`` (the IBM error items),
@@ -78,6 +82,7 @@ __all__ = [
     "QRuntimeError",
     "RateLimitError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ResultDecodeError",
     "ServerError",
     "SessionStateError",
@@ -98,13 +103,32 @@ class ErrorDetail:
     """
 
     code: str | None = None
+    """IBM's error code (for example ``"1217"``), as a string."""
     message: str | None = None
+    """IBM's message for this item."""
     more_info: str | None = None
+    """A link to IBM's documentation of the code."""
     solution: str | None = None
+    """What to do about it, when the service says."""
 
 
 class QRuntimeError(Exception):
-    """Root of every error raised by ``qruntime_session``."""
+    """Root of every error raised by ``qruntime_session``.
+
+    Every field is keyword-only except the message, and ``None`` (or empty) where it does not
+    apply; the package fills in what it knows when it raises.
+
+    Args:
+        message: What went wrong, for people (never holds a credential).
+        status: The HTTP status of the response, when there was one.
+        errors: The items of IBM's error body, in order.
+        trace_id: IBM's trace id of the response (quote it when asking IBM for help).
+        method: The HTTP method of the request.
+        url: The URL of the request.
+        session_id: The session the error concerns, if one exists.
+        job_id: The job the error concerns, if one exists.
+        body: The response body as received, when it matters (a malformed result).
+    """
 
     def __init__(
         self,
@@ -121,14 +145,23 @@ class QRuntimeError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
+        """What went wrong, without the structured facts ``str()`` appends."""
         self.status = status
+        """The HTTP status of the response, or ``None`` when there was none."""
         self.errors: tuple[ErrorDetail, ...] = tuple(errors)
+        """The items of IBM's error body (empty when there were none)."""
         self.trace_id = trace_id
+        """IBM's trace id of the response, or ``None``."""
         self.method = method
+        """The HTTP method of the request, or ``None``."""
         self.url = url
+        """The URL of the request, or ``None``."""
         self.session_id = session_id
+        """The id of the session concerned, or ``None``."""
         self.job_id = job_id
+        """The id of the job concerned, or ``None``."""
         self.body = body
+        """The response body as received, when the error keeps it (else ``None``)."""
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -164,7 +197,12 @@ class QRuntimeError(Exception):
         return f"{type(self).__name__}({str(self)!r})"
 
     def as_dict(self) -> dict[str, Any]:
-        """The structured fields as a JSON-compatible dict (for logs and CLIs)."""
+        """The structured fields as a JSON-compatible dict (for logs and CLIs).
+
+        Returns:
+            ``type``, ``message``, ``status``, ``codes``, ``errors`` (as dicts), ``trace_id``,
+            ``method``, ``url``, ``session_id`` and ``job_id``; never ``body``.
+        """
         return {
             "type": type(self).__name__,
             "message": self.message,
@@ -205,12 +243,23 @@ class ConnectionLostError(TransportError):
     """The connection broke after the request was sent (it may have been processed)."""
 
 
+class ResponseTooLargeError(TransportError):
+    """An answer was larger than ``ClientConfig.max_response_bytes`` (as sent, or once
+    inflated): reading stopped at the limit, and the request is not sent again."""
+
+
 class SubmissionUnknownError(TransportError):
     """A job submission failed ambiguously and the client could not tell whether it exists.
 
     ``candidates`` lists ids of jobs in the session that might be the submission;
     ``submission_tag`` is the tag the submission carried (``None`` without submission tags):
     list the session's jobs with it later to find the job if it lands after all.
+
+    Args:
+        message: What went wrong.
+        candidates: Ids of the session's jobs that might be the submission.
+        submission_tag: The tag the submission carried, or ``None``.
+        **kw: The structured fields of [`QRuntimeError`][qruntime_session.errors.QRuntimeError].
     """
 
     def __init__(
@@ -223,7 +272,9 @@ class SubmissionUnknownError(TransportError):
     ) -> None:
         super().__init__(message, **kw)
         self.candidates = tuple(candidates)
+        """Ids of the session's jobs that might be the submission."""
         self.submission_tag = submission_tag
+        """The tag the submission carried (list the session's jobs with it), or ``None``."""
 
 
 # -- the service answered with an error status --------------------------------------------
@@ -254,11 +305,18 @@ class ConflictError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests. ``retry_after`` is the wait the service asked for, if any."""
+    """429: too many requests. ``retry_after`` is the wait the service asked for, if any.
+
+    Args:
+        message: What went wrong.
+        retry_after: Seconds the service asked to wait (its ``Retry-After``), or ``None``.
+        **kw: The structured fields of [`QRuntimeError`][qruntime_session.errors.QRuntimeError].
+    """
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
+        """Seconds the service asked to wait before retrying, or ``None`` when it did not say."""
 
 
 class ServerError(APIStatusError):
@@ -280,7 +338,17 @@ _STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
 
 
 def status_error_class(status: int) -> type[APIStatusError]:
-    """The :class:`APIStatusError` subclass raised for an HTTP ``status``."""
+    """The [`APIStatusError`][qruntime_session.errors.APIStatusError] subclass for a status.
+
+    Args:
+        status: An HTTP status code.
+
+    Returns:
+        The class raised for it: a specific subclass for 400, 401, 403, 404, 409 and 429,
+        [`ServerError`][qruntime_session.errors.ServerError] for 5xx, ``APIStatusError`` for
+        other 4xx and [`UnexpectedStatusError`][qruntime_session.errors.UnexpectedStatusError]
+        for anything else.
+    """
     if status in _STATUS_CLASSES:
         return _STATUS_CLASSES[status]
     if 500 <= status <= 599:
@@ -314,11 +382,18 @@ class SessionStateError(UsageError):
 
 
 class ExtraNotInstalledError(UsageError, ImportError):
-    """A feature needs an optional dependency: ``extra`` names the package extra to install."""
+    """A feature needs an optional dependency: ``extra`` names the package extra to install.
+
+    Args:
+        message: What needs the dependency.
+        extra: The package extra that provides it (``pip install "qruntime-session[<extra>]"``).
+        **kw: The structured fields of [`QRuntimeError`][qruntime_session.errors.QRuntimeError].
+    """
 
     def __init__(self, message: str, *, extra: str, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.extra = extra
+        """The package extra to install, e.g. ``"sim"`` or ``"workflows"``."""
 
 
 # -- job outcomes -------------------------------------------------------------------------
@@ -328,6 +403,13 @@ class JobError(QRuntimeError):
     """A job reached an outcome other than success.
 
     ``reason``, ``reason_code`` and ``reason_solution`` are copied from the job's ``state``.
+
+    Args:
+        message: What happened to the job.
+        reason: The job's ``state.reason``, or ``None``.
+        reason_code: The job's ``state.reason_code`` (for example 1305), or ``None``.
+        reason_solution: The job's ``state.reason_solution``, or ``None``.
+        **kw: The structured fields of [`QRuntimeError`][qruntime_session.errors.QRuntimeError].
     """
 
     def __init__(
@@ -341,8 +423,11 @@ class JobError(QRuntimeError):
     ) -> None:
         super().__init__(message, **kw)
         self.reason = reason
+        """Why the job ended so, as the service said (``state.reason``), or ``None``."""
         self.reason_code = reason_code
+        """The service's reason code (``state.reason_code``), or ``None``."""
         self.reason_solution = reason_solution
+        """What the service suggests doing (``state.reason_solution``), or ``None``."""
 
 
 class JobFailedError(JobError):
@@ -366,11 +451,17 @@ class JobTimeoutError(JobError, TimeoutError):
     """A wait ran out before the job(s) reached a final status; the jobs keep running.
 
     ``job_ids`` names every job that was not final yet (``job_id`` too, when it is one).
+
+    Args:
+        message: What timed out.
+        job_ids: The jobs that were not final yet (defaults to ``job_id`` when that is set).
+        **kw: The structured fields of [`QRuntimeError`][qruntime_session.errors.QRuntimeError].
     """
 
     def __init__(self, message: str, *, job_ids: Sequence[str] = (), **kw: Any) -> None:
         super().__init__(message, **kw)
         self.job_ids = tuple(job_ids) or ((self.job_id,) if self.job_id else ())
+        """Every job that was not final when the wait ran out."""
 
 
 # -- result bodies ------------------------------------------------------------------------

@@ -15,7 +15,9 @@ pytest-asyncio the module defines nothing and pytest sees no new fixtures.
 ``runtime_client``
     A :class:`qruntime_session.RuntimeClient` pointed at ``runtime_emulator``, with waiting
     switched off for the test (:func:`qruntime_session.testing.no_waiting`): retries never
-    sleep and job polling never pauses.
+    sleep, job polling pauses only milliseconds, and any job wait ends after the
+    ``qruntime_wait_deadline`` ini option's seconds (default 5) in ``JobTimeoutError``, so a
+    job nothing finishes cannot hang the run.
 ``runtime_clock``
     The emulator's :class:`~qruntime_session.emulator.ManualClock`; ``advance(seconds)`` moves
     emulated time (job durations, token expiry, rate limits).
@@ -24,6 +26,13 @@ pytest-asyncio the module defines nothing and pytest sees no new fixtures.
     (``clock=runtime_clock``; jobs complete as soon as they are observed). Override it in
     your ``conftest.py`` to change the emulator, e.g. ``EmulatorConfig(clock=runtime_clock,
     queue_seconds=None)`` to hold jobs until ``emu.start_job`` / ``emu.finish_job``.
+
+pytest-asyncio wants ``asyncio_default_fixture_loop_scope`` set (it warns otherwise); the
+fixtures work with ``"function"``, e.g. in ``pyproject.toml``::
+
+    [tool.pytest.ini_options]
+    asyncio_mode = "auto"
+    asyncio_default_fixture_loop_scope = "function"
 """
 
 from __future__ import annotations
@@ -39,6 +48,39 @@ if TYPE_CHECKING:
     from .emulator import Emulator, EmulatorConfig, ManualClock
 
 __all__: list[str] = []
+
+#: The ini option bounding every job wait of a ``runtime_client`` test (seconds).
+DEADLINE_OPTION = "qruntime_wait_deadline"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the ``qruntime_wait_deadline`` ini option.
+
+    Parameters
+    ----------
+    parser:
+        pytest's option parser.
+    """
+    parser.addini(
+        DEADLINE_OPTION,
+        "seconds a job wait may last in a runtime_client test before JobTimeoutError "
+        "(waiting is switched off there; default 5)",
+        default="5.0",
+    )
+
+
+def _deadline(config: pytest.Config) -> float:
+    """The ``qruntime_wait_deadline`` ini option as a number of seconds."""
+    text = str(config.getini(DEADLINE_OPTION)).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise pytest.UsageError(
+            f"{DEADLINE_OPTION} must be a number of seconds, not {text!r}"
+        ) from None
+    if not 0 < value < float("inf"):
+        raise pytest.UsageError(f"{DEADLINE_OPTION} must be a finite number > 0, not {text!r}")
+    return value
 
 #: Whether the plugin is active: pytest-asyncio (from the ``pytest`` extra) is installed.
 ACTIVE = importlib.util.find_spec("pytest_asyncio") is not None
@@ -77,11 +119,14 @@ if ACTIVE:
             yield emulator
 
     @pytest_asyncio.fixture
-    async def runtime_client(runtime_emulator: Emulator) -> AsyncIterator[RuntimeClient]:
+    async def runtime_client(
+        runtime_emulator: Emulator, pytestconfig: pytest.Config
+    ) -> AsyncIterator[RuntimeClient]:
         """A ``RuntimeClient`` pointed at ``runtime_emulator``, with waiting switched off."""
         from . import RetryPolicy, RuntimeClient, testing
 
-        with testing.no_waiting(attempts=RetryPolicy().max_attempts):
+        deadline = _deadline(pytestconfig)
+        with testing.no_waiting(attempts=RetryPolicy().max_attempts, deadline=deadline):
             async with RuntimeClient(
                 base_url=runtime_emulator.base_url,
                 access_token=runtime_emulator.token,

@@ -25,7 +25,10 @@ def test_benchmark_suite_runs_quick(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     data = json.loads((tmp_path / "bench.json").read_text())
-    figures = {row["figure"] for row in data["rows"]}
+    figures = {row["figure"] for row in data["rows"] if not row["figure"].startswith("D[")}
+    decode = [row for row in data["rows"] if row["figure"].startswith("D[")]
+    assert len(decode) == 12  # 3 sizes x uniform/GHZ x qiskit/plain bodies
+    assert all(row["peak_over_packed"] > 0 for row in decode)
     assert figures == {
         "P1",
         "P1x50",
@@ -38,6 +41,7 @@ def test_benchmark_suite_runs_quick(tmp_path: Path) -> None:
         "P6cli",
         "P7",
         "P7stored",
+        "P8",
         "sessions",
     }
     for row in data["rows"]:
@@ -50,7 +54,23 @@ def test_benchmark_suite_runs_quick(tmp_path: Path) -> None:
     p3 = next(row for row in data["rows"] if row["figure"] == "P3")
     assert set(p3["by_order"]) == {"at once", "in order", "reverse", "random"}
     assert all(c["wait_all"] < c["per_job"] for c in p3["requests"].values())
+    p8 = next(row for row in data["rows"] if row["figure"] == "P8")
+    assert p8["pickup"]["sdk"]["n"] == 2
+    assert 0 <= p8["pickup"]["sdk"]["p50"] < 2.0
     assert data["context"]["mode"] == "quick"
     assert "plot skipped: --no-plot" in data["notes"]
     assert "P6cli" in done.stdout
     assert "results:" in done.stdout
+
+
+def test_p7_body_is_what_the_official_client_sends() -> None:
+    """P7 posts the stored body; it is what the installed qiskit-ibm-runtime's SamplerV2 sends."""
+    import pytest
+
+    pytest.importorskip("qiskit_ibm_runtime")
+    from benchmarks.peers.official_params import official_params
+
+    stored = json.loads((ROOT / "benchmarks" / "data" / "official_sampler_params.json").read_text())
+    assert official_params() == stored
+    circuit = stored["pubs"][0][0]
+    assert circuit["__type__"] == "QuantumCircuit"  # QPY, not OpenQASM text

@@ -43,6 +43,7 @@ EXPECTED_EXPORTS = {
     "QueuedJobsDroppedWarning",
     "RateLimitError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ResultDecodeError",
     "RetryPolicy",
     "RuntimeClient",
@@ -154,6 +155,7 @@ def test_primitives_subpackage_exports_are_pinned() -> None:
     assert set(primitives.__all__) == {
         "BitArray",
         "DataBin",
+        "DecodeLimits",
         "EstimatorJob",
         "ExtraNotInstalledError",
         "NDArray",
@@ -164,7 +166,9 @@ def test_primitives_subpackage_exports_are_pinned() -> None:
         "SamplerPubResult",
         "decode_primitive_result",
         "estimator_params",
+        "get_decode_limits",
         "sampler_params",
+        "set_decode_limits",
     }
     for name in primitives.__all__:
         obj = getattr(primitives, name)

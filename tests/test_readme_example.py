@@ -67,7 +67,9 @@ def test_readme_example_runs_against_the_emulator_command(tmp_path: Path) -> Non
         assert re.fullmatch(r"[A-Za-z0-9_-]+", job_id)
         counts = ast.literal_eval(printed)
         assert sum(counts.values()) == 1024
-        assert set(counts) <= {"00", "11"}  # the sim extra simulates the Bell pair
+        # The sim extra simulates the Bell pair with ibm_fez's served calibration data:
+        # mostly 00 and 11, a few 01/10 from readout and gate errors.
+        assert counts.get("00", 0) + counts.get("11", 0) >= 0.9 * 1024
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -36,7 +36,7 @@ from ._errors import ApiError
 from ._faults import Fault, FaultPlan
 from ._iam import GRANT_TYPE_APIKEY, TokenCheck, check_token, iam_error_body, issue_access_token
 from ._job_routes import JobRoutes
-from ._programs import program_result
+from ._programs import PROGRAMS, program_result
 from ._records import RecordedRequest
 from ._state import Store
 
@@ -516,6 +516,7 @@ class Api:
         self.authorize(request)
         session = self.store.session(request.match_info["id"])
         body = _json_object(await request.read())
+        await self.store.settle_session(session.id)
         accepting = body.get("accepting_jobs")
         if not isinstance(accepting, bool):
             raise _bad("accepting_jobs is required and must be a boolean.")
@@ -528,6 +529,7 @@ class Api:
         session_id = request.match_info["id"]
         if len(session_id) > 500:
             raise _bad("The session id must be 1 to 500 characters long.")
+        await self.store.settle_session(self.store.session(session_id).id)
         self.store.cancel_session(self.store.session(session_id))
         return web.Response(status=204)
 
@@ -627,7 +629,7 @@ class Api:
         """GET /v1/jobs/{id}."""
         self.authorize(request)
         exclude_params = _query_bool(request.query, "exclude_params", False)
-        self.store.tick()
+        await self.store.settle(request.match_info["id"])
         job = self.store.job(request.match_info["id"])
         return web.json_response(job.to_json(include_params=not exclude_params))
 
@@ -635,13 +637,17 @@ class Api:
         """GET /v1/jobs/{id}/results: 200 with the result, or 204 when there is none."""
         self.authorize(request)
         job = self.store.job(request.match_info["id"])
+        await self.store.settle(job.id)
         pending = self.store.take_result(job)
         if pending is None:
             return web.Response(status=204)
-        body = await pending
-        if self.store.results.simulate:
-            body = await program_result(self.config, job, body, self.store.now())
-        return web.json_response(body)
+        raw = await pending
+        if self.store.results.settings.simulate and job.program_id in PROGRAMS:
+            body = await program_result(
+                self.config, job, self.store.now(), self.store.results.in_worker
+            )
+            return web.json_response(body)
+        return web.Response(body=raw, content_type="application/json")
 
     async def cancel_job(self, request: web.Request) -> web.StreamResponse:
         """POST /v1/jobs/{id}/cancel."""
@@ -652,14 +658,14 @@ class Api:
     async def get_job_logs(self, request: web.Request) -> web.StreamResponse:
         """GET /v1/jobs/{id}/logs (text/plain)."""
         self.authorize(request)
-        self.store.tick()
+        await self.store.settle(request.match_info["id"])
         job = self.store.job(request.match_info["id"])
         return web.Response(text=job.logs_text(), content_type="text/plain")
 
     async def get_job_metrics(self, request: web.Request) -> web.StreamResponse:
         """GET /v1/jobs/{id}/metrics."""
         self.authorize(request)
-        self.store.tick()
+        await self.store.settle(request.match_info["id"])
         job = self.store.job(request.match_info["id"])
         return web.json_response(job.metrics_json(self.config.qiskit_version))
 

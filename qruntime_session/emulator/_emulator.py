@@ -14,6 +14,7 @@ from aiohttp import web
 from ._app import Api, build_app
 from ._clock import Clock
 from ._config import EmulatorConfig
+from ._connections import ConnectionGuards
 from ._faults import FaultPlan
 from ._iam import issue_access_token
 from ._records import RecordedRequest
@@ -27,16 +28,22 @@ logger = logging.getLogger("qruntime_session.emulator")
 class Emulator:
     """One emulated Qiskit Runtime instance: its state, its request log, its faults.
 
-    Build it with :func:`run_emulator` (served on 127.0.0.1, ``base_url`` set) or
-    :func:`create_app` (embedded in your own aiohttp server: call :meth:`bind` with its
-    origin if you want ``base_url``).
+    Build it with [`run_emulator`][qruntime_session.emulator.run_emulator] (served on
+    127.0.0.1, ``base_url`` set) or [`create_app`][qruntime_session.emulator.create_app]
+    (embedded in your own aiohttp server: call
+    [`bind`][qruntime_session.emulator.Emulator.bind] with its origin if you want
+    ``base_url``).
+
+    Args:
+        config: How the emulator behaves (default: ``EmulatorConfig()``).
     """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config if config is not None else EmulatorConfig()
+        """How this emulator behaves (its durations, credentials, limits and clock)."""
         self._store = Store(self.config)
-        #: Fault injection: ``emu.faults.add("create_job", nth=1, status=503, ...)``.
         self.faults = FaultPlan()
+        """Fault injection: ``emu.faults.add("create_job", nth=1, status=503, ...)``."""
         self._requests: collections.deque[RecordedRequest] = collections.deque(
             maxlen=self.config.request_log_size
         )
@@ -45,8 +52,19 @@ class Emulator:
             config=self.config, store=self._store, faults=self.faults, requests=self._requests
         )
         self.app = build_app(api)
+        """The ``aiohttp.web.Application`` serving this emulator's API and IAM endpoints."""
         self.app[EMULATOR_KEY] = self
+        #: Idle/header/body timeouts and the connection cap, when served by run_emulator or
+        #: serve (the middleware steps aside for an app embedded with create_app).
+        self.connections = ConnectionGuards(self.config)
+        """The connection guards (idle, header and body timeouts, the connection cap) of the
+        served app."""
+        self.app.middlewares.insert(0, self.connections.middleware())
+        self.app.on_startup.append(self._warm_results)
         self.app.on_cleanup.append(self._close_results)
+
+    async def _warm_results(self, _app: web.Application) -> None:
+        self._store.results.warm()
 
     async def _close_results(self, _app: web.Application) -> None:
         self._store.results.close()
@@ -57,7 +75,11 @@ class Emulator:
     # ------------------------------------------------------------------ addresses
 
     def bind(self, origin: str) -> None:
-        """Tell the handle where it is served, e.g. ``"http://127.0.0.1:8000"``."""
+        """Tell the handle where it is served.
+
+        Args:
+            origin: ``scheme://host:port`` of the server, e.g. ``"http://127.0.0.1:8000"``.
+        """
         self._origin = origin.rstrip("/")
 
     @property
@@ -100,7 +122,14 @@ class Emulator:
         return self.config.clock
 
     def issue_token(self, lifetime: int | None = None) -> str:
-        """Mint an IAM access token directly (as ``POST /identity/token`` would)."""
+        """Mint an IAM access token directly (as ``POST /identity/token`` would).
+
+        Args:
+            lifetime: Seconds until it expires (default: ``config.token_lifetime``).
+
+        Returns:
+            The signed access token, accepted by this emulator's API until it expires.
+        """
         token, _ = issue_access_token(
             secret=self.config.token_secret,
             now=self.config.clock.now(),
@@ -120,7 +149,14 @@ class Emulator:
         return list(self._requests)
 
     def requests_for(self, operation: str) -> list[RecordedRequest]:
-        """The recorded requests of one operation id."""
+        """The recorded requests of one operation.
+
+        Args:
+            operation: An operation id of the API (``create_job``, ``get_job`` and so on).
+
+        Returns:
+            Those requests, oldest first (a copy).
+        """
         return [record for record in self._requests if record.operation == operation]
 
     def clear_requests(self) -> None:
@@ -132,26 +168,54 @@ class Emulator:
     def start_job(self, job_id: str) -> None:
         """Move a ``Queued`` job to ``Running`` now (needed when ``queue_seconds=None``).
 
-        Raises ``KeyError`` for an unknown job and ``ValueError`` if it is not Queued.
+        Args:
+            job_id: The job to start.
+
+        Raises:
+            KeyError: No job has this id.
+            ValueError: The job is not ``Queued``.
         """
         self._store.start_job(job_id)
 
     def finish_job(self, job_id: str, outcome: JobOutcome | None = None) -> None:
-        """End a ``Queued`` or ``Running`` job now with ``outcome`` (default: the planned
-        outcome, else ``Completed``). A Queued job starts and ends at the same instant.
+        """End a ``Queued`` or ``Running`` job now.
+
+        A ``Queued`` job starts and ends at the same instant.
+
+        Args:
+            job_id: The job to end.
+            outcome: How it ends (default: the planned outcome, else ``Completed``).
+
+        Raises:
+            KeyError: No job has this id.
+            ValueError: The job has already ended.
         """
         self._store.finish_job(job_id, outcome)
 
     def plan_outcome(
         self, outcome: JobOutcome, *, program_id: str | None = None, times: int | None = 1
     ) -> None:
-        """Make the next ``times`` jobs created (of ``program_id`` if given; ``times=None``:
-        all of them) end with ``outcome`` when their run ends.
+        """Make the next jobs created end with ``outcome`` when their run ends.
+
+        Args:
+            outcome: How those jobs end.
+            program_id: Only jobs of this program (``sampler`` or ``estimator``); default any.
+            times: How many jobs; ``None`` for every job created from now on.
         """
         self._store.plan_outcome(outcome, program_id=program_id, times=times)
 
     def job(self, job_id: str) -> dict[str, Any]:
-        """The job's current ``JobResponse`` body, params included (``KeyError`` if unknown)."""
+        """The job's current ``JobResponse`` body, as ``GET /v1/jobs/{id}`` would send it.
+
+        Args:
+            job_id: The job.
+
+        Returns:
+            The body, params included.
+
+        Raises:
+            KeyError: No job has this id.
+        """
         self._store.tick()
         record = self._store.jobs.get(job_id)
         if record is None:
@@ -159,7 +223,17 @@ class Emulator:
         return record.to_json(include_params=True)
 
     def session(self, session_id: str) -> dict[str, Any]:
-        """The session's current ``JobSession`` body (``KeyError`` if unknown)."""
+        """The session's current ``JobSession`` body, as ``GET /v1/sessions/{id}`` would send it.
+
+        Args:
+            session_id: The session.
+
+        Returns:
+            The body.
+
+        Raises:
+            KeyError: No session has this id.
+        """
         now = self._store.tick()
         record = self._store.sessions.get(session_id)
         if record is None:
@@ -178,6 +252,7 @@ class Emulator:
 
 
 EMULATOR_KEY = web.AppKey("qruntime_session.emulator", Emulator)
+"""The key of an emulator app's [`Emulator`][qruntime_session.emulator.Emulator] handle."""
 
 
 def create_app(config: EmulatorConfig | None = None) -> web.Application:
@@ -185,7 +260,21 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     return Emulator(config).app
 
 
-async def _start(emulator: Emulator, host: str, port: int) -> tuple[web.AppRunner, str]:
+class _Served:
+    """A running server: aiohttp's runner behind a listening socket of guarded connections."""
+
+    def __init__(self, runner: web.AppRunner, server: asyncio.AbstractServer) -> None:
+        self.runner = runner
+        self.server = server
+
+    async def cleanup(self) -> None:
+        self.server.close()  # accept no more connections
+        if self.runner.server is not None:  # close the open ones (aiohttp < 3.14 needs this)
+            await self.runner.server.shutdown(1.0)
+        await self.runner.cleanup()
+
+
+async def _start(emulator: Emulator, host: str, port: int) -> tuple[_Served, str]:
     runner = web.AppRunner(
         emulator.app,
         access_log=None,
@@ -194,28 +283,32 @@ async def _start(emulator: Emulator, host: str, port: int) -> tuple[web.AppRunne
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
+        assert runner.server is not None
+        emulator.connections.bind(runner.server)
+        # Not a TCPSite: each connection is wrapped in its guard (see _connections.py).
+        server = await asyncio.get_running_loop().create_server(
+            emulator.connections, host, port, reuse_address=True
+        )
+        bound_host, bound_port = server.sockets[0].getsockname()[:2]
     except BaseException:
         await runner.cleanup()
         raise
     shown = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
     origin = f"http://{shown}:{bound_port}"
     emulator.bind(origin)
-    return runner, origin
+    return _Served(runner, server), origin
 
 
 @contextlib.asynccontextmanager
 async def run_emulator(config: EmulatorConfig | None = None) -> AsyncIterator[Emulator]:
     """Serve a fresh emulator on 127.0.0.1 (a free port) for the duration of the block."""
     emulator = Emulator(config)
-    runner, origin = await _start(emulator, "127.0.0.1", 0)
+    served, origin = await _start(emulator, "127.0.0.1", 0)
     logger.debug("emulator serving at %s", origin)
     try:
         yield emulator
     finally:
-        await runner.cleanup()
+        await served.cleanup()
 
 
 async def serve(
@@ -230,7 +323,7 @@ async def serve(
     This is a local test server: printing its own test token and API key is intended.
     """
     emulator = Emulator(config)
-    runner, origin = await _start(emulator, host, port)
+    served, origin = await _start(emulator, host, port)
     try:
         out(f"qruntime_session emulator listening on {origin}")
         out(f"  API base URL : {emulator.base_url}")
@@ -242,4 +335,4 @@ async def serve(
         out("Press Ctrl+C to stop.")
         await asyncio.Event().wait()
     finally:
-        await runner.cleanup()
+        await served.cleanup()

@@ -20,6 +20,7 @@ from typing import Any
 
 __all__ = [
     "NpyArray",
+    "TooManyRows",
     "decode_ndarray",
     "encode_ndarray",
     "float64_bytes",
@@ -87,8 +88,16 @@ def npy_bytes(descr: str, shape: Sequence[int], data: bytes) -> bytes:
     return _MAGIC + b"\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1") + data
 
 
-def read_npy(blob: bytes) -> NpyArray:
-    """Parse ``.npy`` bytes (versions 1-3, C order, the dtypes in ``_FORMATS``)."""
+class TooManyRows(ValueError):
+    """An array holds more rows (all axes but the last) than the reader allows."""
+
+
+def read_npy(blob: bytes, *, max_rows: int | None = None) -> NpyArray:
+    """Parse ``.npy`` bytes (versions 1-3, C order, the dtypes in ``_FORMATS``).
+
+    With ``max_rows``, an array of more rows is refused (``TooManyRows``) before its values
+    are unpacked.
+    """
     if not blob.startswith(_MAGIC) or len(blob) < 10:
         raise ValueError("not a .npy file")
     major = blob[6]
@@ -109,6 +118,8 @@ def read_npy(blob: bytes) -> NpyArray:
     if descr not in _FORMATS or header.get("fortran_order"):
         raise ValueError(f"unsupported array layout {descr!r}")
     shape = tuple(int(n) for n in header.get("shape", ()))
+    if max_rows is not None and math.prod(shape[:-1]) > max_rows:
+        raise TooManyRows(f"the array has {math.prod(shape[:-1]):,} rows")
     code, size = _FORMATS[descr]
     count = math.prod(shape)
     offset = start + length
@@ -125,7 +136,7 @@ def encode_ndarray(descr: str, shape: Sequence[int], data: bytes) -> dict[str, A
     return {"__type__": "ndarray", "__value__": base64.b64encode(packed).decode("ascii")}
 
 
-def decode_ndarray(value: Any) -> Any:
+def decode_ndarray(value: Any, *, max_bytes: int | None = None, max_rows: int | None = None) -> Any:
     """The nested-list value of an ``ndarray`` envelope's ``__value__``.
 
     A plain list or number (the encoder's form for small or object arrays) is returned as
@@ -135,8 +146,12 @@ def decode_ndarray(value: Any) -> Any:
         return value
     raw = base64.b64decode(value)
     with contextlib.suppress(zlib.error):
-        raw = zlib.decompress(raw)
-    return read_npy(raw).tolist()
+        inflater = zlib.decompressobj()
+        inflated = inflater.decompress(raw, (max_bytes or 0) + 1 if max_bytes else 0)
+        if max_bytes is not None and (len(inflated) > max_bytes or inflater.unconsumed_tail):
+            raise ValueError(f"the array inflates to more than {max_bytes:,} bytes")
+        raw = inflated + inflater.flush() if max_bytes is None else inflated
+    return read_npy(raw, max_rows=max_rows).tolist()
 
 
 def float64_bytes(values: Sequence[float]) -> bytes:

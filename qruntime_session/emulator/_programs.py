@@ -1,12 +1,13 @@
 """Results of the programs other than the primitives: ``noise-learner`` and ``executor``.
 
-Both are computed when the result is read, with qiskit (the ``sim`` extra), off the event
-loop; without that extra the job's result stays the generic one.
+Both are computed when the result is read, with qiskit (the ``sim`` extra), on the result
+engine's worker thread; without that extra the job's result stays the generic one.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ._clock import isoformat
@@ -19,35 +20,44 @@ from ._noise_learner import noise_learner_result
 from ._noise_learner_v3 import is_v3, noise_learner_v3_result
 from ._state import JobRecord
 
-__all__ = ["program_result"]
+__all__ = ["PROGRAMS", "program_result"]
+
+#: The programs whose results this module computes.
+PROGRAMS = frozenset({NOISE_LEARNER, EXECUTOR})
 
 
 async def program_result(
-    config: EmulatorConfig, job: JobRecord, generic: dict[str, Any], now: float
+    config: EmulatorConfig,
+    job: JobRecord,
+    now: float,
+    in_worker: Callable[..., Awaitable[dict[str, Any]]],
 ) -> dict[str, Any]:
-    """The job's result: the program's own for ``noise-learner``/``executor``, else ``generic``."""
+    """The result of a ``noise-learner`` or ``executor`` job (see ``PROGRAMS``), computed by
+    ``in_worker`` (the result engine's worker thread: qiskit is used from one thread)."""
     started = job.started if job.started is not None else now
     finished = job.finished if job.finished is not None else started
     spec = config.device(job.backend)
-    if job.program_id == NOISE_LEARNER and spec is not None:
+    if job.program_id == NOISE_LEARNER:
+        if spec is None:
+            raise ApiError(500, "1000", f"API Internal error: no device {job.backend}.")
         if job.params is not None and is_v3(job.params):
             try:
-                return await asyncio.to_thread(noise_learner_v3_result, job.params, spec, started)
+                return await in_worker(noise_learner_v3_result, job.params, spec, started)
             except ValueError as exc:
                 raise ApiError(
                     500, "1000", f"API Internal error: the result failed: {exc}"
                 ) from exc
-        return await asyncio.to_thread(noise_learner_result, job.params, spec, started)
-    if job.program_id == EXECUTOR:
-        seed = int.from_bytes(job.id.encode()[-6:], "big")
-        try:
-            return await asyncio.to_thread(
+        return await in_worker(noise_learner_result, job.params, spec, started)
+    seed = int.from_bytes(job.id.encode()[-6:], "big")
+    try:
+        return await in_worker(
+            functools.partial(
                 executor_result,
-                job.params,
                 seed=seed,
                 started=isoformat(started),
                 finished=isoformat(finished),
-            )
-        except ExecutorInputError as exc:
-            raise ApiError(500, "1000", f"API Internal error: the result failed: {exc}") from exc
-    return generic
+            ),
+            job.params,
+        )
+    except ExecutorInputError as exc:
+        raise ApiError(500, "1000", f"API Internal error: the result failed: {exc}") from exc

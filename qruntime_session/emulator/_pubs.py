@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 import attrs
 
-from ._npy import decode_ndarray
+from ._limits import JobRejected, Limits, inflate
+from ._npy import TooManyRows, decode_ndarray
 from ._qasm import is_qasm
 
 __all__ = [
@@ -82,17 +83,41 @@ def _options(params: Mapping[str, Any]) -> Mapping[str, Any]:
     return options if isinstance(options, Mapping) else {}
 
 
-def read_circuit(value: Any) -> CircuitSource:
-    """Recognise a pub's circuit encoding (cheap: nothing is parsed yet)."""
+def _inflate_qpy(raw: bytes, limits: Limits) -> CircuitSource:
+    try:
+        inflated = inflate(raw, limits.max_inflated_bytes, "a circuit")
+    except ValueError:
+        return CircuitSource("unknown")
+    return (
+        CircuitSource("qpy", qpy=inflated)
+        if inflated.startswith(b"QISKIT")
+        else (CircuitSource("unknown"))
+    )
+
+
+def _check_chars(text: str, limits: Limits, what: str) -> None:
+    if len(text) > limits.max_circuit_chars:
+        raise JobRejected(
+            f"Invalid input: {what} is {len(text):,} characters long; the emulator reads at "
+            f"most {limits.max_circuit_chars:,} (EmulatorConfig.max_circuit_chars)."
+        )
+
+
+def read_circuit(value: Any, limits: Limits | None = None) -> CircuitSource:
+    """Recognise a pub's circuit encoding and inflate it, within ``limits``."""
+    limits = limits or Limits()
     if isinstance(value, Mapping) and value.get("__type__") == "QuantumCircuit":
         encoded = value.get("__value__")
         if isinstance(encoded, str):
+            _check_chars(encoded, limits, "a circuit")
             try:
-                return CircuitSource("qpy", qpy=zlib.decompress(base64.b64decode(encoded)))
-            except (binascii.Error, ValueError, zlib.error):
+                raw = base64.b64decode(encoded)
+            except (binascii.Error, ValueError):
                 return CircuitSource("unknown")
+            return _inflate_qpy(raw, limits)
         return CircuitSource("unknown")
     if isinstance(value, str):
+        _check_chars(value, limits, "a circuit")
         if is_qasm(value):
             return CircuitSource("qasm", text=value)
         try:
@@ -101,24 +126,27 @@ def read_circuit(value: Any) -> CircuitSource:
             return CircuitSource("unknown")
         if raw.startswith(b"QISKIT"):
             return CircuitSource("qpy", qpy=raw)
-        try:
-            inflated = zlib.decompress(raw)
-        except zlib.error:
-            return CircuitSource("unknown")
-        return (
-            CircuitSource("qpy", qpy=inflated)
-            if inflated.startswith(b"QISKIT")
-            else (CircuitSource("unknown"))
-        )
+        return _inflate_qpy(raw, limits)
     return CircuitSource("unknown")
 
 
-def _decode_values(value: Any) -> Any:
-    """Parameter values as nested lists (``ndarray`` envelopes decoded)."""
+def _decode_values(value: Any, limits: Limits | None = None) -> Any:
+    """Parameter values as nested lists (``ndarray`` envelopes decoded, within ``limits``)."""
+    limits = limits or Limits()
     if isinstance(value, Mapping) and value.get("__type__") == "ndarray":
+        encoded = value.get("__value__")
+        if isinstance(encoded, str):
+            _check_chars(encoded, limits, "a parameter-value array")
         try:
-            return decode_ndarray(value.get("__value__"))
-        except (ValueError, binascii.Error, zlib.error, SyntaxError) as exc:
+            return decode_ndarray(
+                encoded, max_bytes=limits.max_inflated_bytes, max_rows=limits.max_sweep_points
+            )
+        except TooManyRows as exc:
+            raise JobRejected(
+                f"Invalid input: {exc}: more than {limits.max_sweep_points:,} parameter-value "
+                "points (EmulatorConfig.max_sweep_points)."
+            ) from exc
+        except (ValueError, binascii.Error, zlib.error, SyntaxError, MemoryError) as exc:
             raise InvalidPub(f"unreadable parameter values: {exc}") from exc
     if isinstance(value, Mapping) and value.get("__type__") == "BindingsArray":
         raise InvalidPub("BindingsArray parameter values are not supported by the emulator")
@@ -237,32 +265,69 @@ def _observables(pub: list[Any]) -> Any:
     return observables
 
 
-def read_pubs(program_id: str, params: Mapping[str, Any] | None) -> list[Pub]:
-    """The pubs of a ``sampler`` or ``estimator`` job (``InvalidPub`` if one is malformed)."""
+def read_pubs(
+    program_id: str, params: Mapping[str, Any] | None, limits: Limits | None = None
+) -> list[Pub]:
+    """The pubs of a ``sampler`` or ``estimator`` job.
+
+    ``InvalidPub`` if one is malformed, ``JobRejected`` past one of ``limits``.
+    """
+    limits = limits or Limits()
     raw = (params or {}).get("pubs")
     if not isinstance(raw, list):
         return []
+    if len(raw) > limits.max_pubs:
+        raise JobRejected(
+            f"Invalid input: the job has {len(raw):,} pubs; the emulator runs at most "
+            f"{limits.max_pubs:,} (EmulatorConfig.max_pubs)."
+        )
     params = params or {}
     pubs: list[Pub] = []
+    points = executions = 0
     for index, item in enumerate(raw):
         pub = list(item) if isinstance(item, list) else [item]
         try:
-            circuit = read_circuit(pub[0] if pub else None)
+            circuit = read_circuit(pub[0] if pub else None, limits)
             if program_id == "estimator":
                 observables = _observables(pub)
                 if isinstance(observables, Mapping) and "__type__" in observables:
                     observables = observables.get("__value__")
-                values = _decode_values(pub[2]) if len(pub) >= 3 else None
+                values = _decode_values(pub[2], limits) if len(pub) >= 3 else None
                 shape = broadcast(_observable_shape(observables), _values_shape(values))
                 precision = _precision(pub, params)
+                if precision < 1.0 / math.sqrt(limits.max_estimator_shots):
+                    raise JobRejected(
+                        f"Invalid input: pub {index}: precision {precision:g} needs more than "
+                        f"{limits.max_estimator_shots:,} shots "
+                        "(EmulatorConfig.max_estimator_shots)."
+                    )
                 shots = twirled_shots(program_id, math.ceil(1.0 / precision**2), params)
-                pubs.append(Pub(circuit, values, shape, shots, observables, precision))
+                new = Pub(circuit, values, shape, shots, observables, precision)
             else:
-                values = _decode_values(pub[1]) if len(pub) >= 2 else None
+                values = _decode_values(pub[1], limits) if len(pub) >= 2 else None
                 shots = twirled_shots(program_id, _sampler_shots(pub, params), params)
-                pubs.append(Pub(circuit, values, _values_shape(values), shots))
+                if shots > limits.max_shots:
+                    raise JobRejected(
+                        f"Invalid input: pub {index} asks for {shots:,} shots; the device "
+                        f"runs at most {limits.max_shots:,} (EmulatorConfig.max_shots)."
+                    )
+                new = Pub(circuit, values, _values_shape(values), shots)
         except InvalidPub as exc:
             raise InvalidPub(f"pub {index}: {exc}") from exc
+        points += math.prod(new.shape)
+        if points > limits.max_sweep_points:
+            raise JobRejected(
+                f"Invalid input: the job's pubs hold more than {limits.max_sweep_points:,} "
+                "parameter-value points (EmulatorConfig.max_sweep_points)."
+            )
+        if program_id == "sampler":
+            executions += math.prod(new.shape) * new.shots
+            if executions > limits.max_executions:
+                raise JobRejected(
+                    f"Invalid input: the job asks for more than {limits.max_executions:,} "
+                    "shots over all its pubs and points (EmulatorConfig.max_executions)."
+                )
+        pubs.append(new)
     return pubs
 
 

@@ -21,7 +21,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._formats import EstimatorPubData, RegisterSamples, SamplerPubData
+from ._limits import JobRejected, check_deadline
 from ._pubs import CircuitSource, InvalidPub, Pub, broadcast_to, rows_of
+from ._qasm import check_includes
+from ._run_settings import RunSettings
 
 __all__ = ["SIMULATION_AVAILABLE", "Prepared", "prepare", "simulate_estimator", "simulate_sampler"]
 
@@ -57,6 +60,7 @@ def _load(source: CircuitSource) -> Any:
 
     if source.kind == "qasm":
         text = source.text
+        check_includes(text)  # before any parser: no file is opened for a circuit (issue 15)
         if "OPENQASM 2" in text.split(";", 1)[0]:
             return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
         return qasm3.loads(text)
@@ -113,23 +117,36 @@ def _compact(circuit: Any) -> tuple[Any, list[int]]:
     return compact, active
 
 
-def prepare(pub: Pub, max_qubits: int) -> Prepared:
-    """Read the circuit and check it can be simulated (``InvalidPub`` otherwise)."""
+def prepare(pub: Pub, settings: RunSettings) -> Prepared:
+    """Read the circuit, judge it against the device (ISA), check it can be simulated.
+
+    ``JobRejected`` (ISA, code 1517; or a limit) or ``InvalidPub`` otherwise.
+    """
+    from ._isa import check_circuit
+
     try:
         circuit = _load(pub.circuit)
     except InvalidPub:
         raise
     except Exception as exc:
         raise InvalidPub(f"the circuit could not be read: {exc}") from exc
+    limits = settings.limits
+    if len(circuit.data) > limits.max_operations:
+        raise JobRejected(
+            f"Invalid input: the circuit has {len(circuit.data):,} instructions; the emulator "
+            f"reads at most {limits.max_operations:,} (EmulatorConfig.max_operations)."
+        )
+    if settings.judge and limits.num_qubits is not None:
+        check_circuit(circuit, limits)
     if any(getattr(instruction.operation, "blocks", None) for instruction in circuit.data):
         compact, active = circuit, list(range(circuit.num_qubits))
     else:
         compact, active = _compact(circuit)
     clifford = _is_clifford(compact)
-    if len(active) > max_qubits and not clifford:
+    if len(active) > settings.max_qubits and not clifford:
         raise InvalidPub(
             f"the circuit uses {len(active)} qubits in non-Clifford operations; the emulator "
-            f"simulates at most {max_qubits}"
+            f"simulates at most {settings.max_qubits}"
         )
     return Prepared(compact, active, circuit.num_qubits, clifford)
 
@@ -152,8 +169,14 @@ def _bindings(prepared: Prepared, pub: Pub) -> Any:
     return np.array(rows, dtype=float).reshape((*pub.shape, count))
 
 
-def simulate_sampler(pub: Pub, prepared: Prepared, seed: int) -> SamplerPubData:
-    """Sample the pub: one ``BitArray``-shaped register per classical register."""
+def simulate_sampler(
+    pub: Pub, prepared: Prepared, seed: int, noisy: tuple[Any, float] | None = None
+) -> SamplerPubData:
+    """Sample the pub: one ``BitArray``-shaped register per classical register.
+
+    With ``noisy`` (a device and an instant), a noise model built from that device's
+    ``/properties`` acts on the circuit's device qubits (see ``_noise.py``).
+    """
     from qiskit_aer.primitives import SamplerV2 as AerSampler
 
     values = _bindings(prepared, pub)
@@ -170,7 +193,17 @@ def simulate_sampler(pub: Pub, prepared: Prepared, seed: int) -> SamplerPubData:
             metadata={"circuit_metadata": _circuit_metadata(prepared)},
         )
     large = prepared.clifford and len(prepared.active) > _STATEVECTOR_QUBITS
-    options = {"backend_options": {"method": "stabilizer"}} if large else None
+    backend_options: dict[str, Any] = {"method": "stabilizer"} if large else {}
+    if noisy is not None and not large:
+        from ._noise import GATE_NOISE_QUBITS, device_noise_model
+
+        device, at = noisy
+        day = at - at % 86400  # the properties are dated per day
+        backend_options["noise_model"] = device_noise_model(device, day, tuple(prepared.active))
+        if len(prepared.active) <= GATE_NOISE_QUBITS:
+            # One noisy density-matrix run, then sampling: not one trajectory per shot.
+            backend_options["method"] = "density_matrix"
+    options = {"backend_options": backend_options} if backend_options else None
     sampler = AerSampler(seed=seed, options=options)
     data = sampler.run([(prepared.circuit, values, pub.shots)]).result()[0].data
     registers: list[RegisterSamples] = []
@@ -228,16 +261,39 @@ def _reduce(label: str, prepared: Prepared) -> str | None:
     return "".join(label[-1 - index] for index in reversed(prepared.active))
 
 
-def simulate_estimator(pub: Pub, prepared: Prepared, seed: int) -> EstimatorPubData:
-    """Estimate every observable of the pub with shot noise for ``pub.shots`` shots."""
+def _noisy_state(bound: Any, prepared: Prepared, noisy: tuple[Any, float]) -> Any:
+    """The density matrix the device's gate noise leaves (readout is mitigated, as the
+    estimator's default ``resilience_level`` 1 does)."""
+    from qiskit_aer import AerSimulator
+
+    from ._noise import device_noise_model
+
+    device, at = noisy
+    day = at - at % 86400
+    model = device_noise_model(device, day, tuple(prepared.active), False)
+    circuit = bound.copy()
+    circuit.save_density_matrix()
+    result = AerSimulator(method="density_matrix", noise_model=model).run(circuit).result()
+    return result.data(0)["density_matrix"]
+
+
+def simulate_estimator(
+    pub: Pub, prepared: Prepared, seed: int, noisy: tuple[Any, float] | None = None
+) -> EstimatorPubData:
+    """Estimate every observable of the pub with shot noise for ``pub.shots`` shots.
+
+    With ``noisy`` (a device and an instant) and at most ``GATE_NOISE_QUBITS`` active qubits,
+    the state is the density matrix the device's gate noise leaves.
+    """
     import numpy as np
-    from qiskit.quantum_info import Pauli, StabilizerState, Statevector
+    from qiskit.quantum_info import StabilizerState, Statevector
+
+    from ._noise import GATE_NOISE_QUBITS
 
     rng = np.random.default_rng(seed)
     values = _bindings(prepared, pub)
     circuit = prepared.circuit.remove_final_measurements(inplace=False)
     observables = broadcast_to(pub.observables, pub.shape)
-    states: dict[int, Any] = {}
     flat_values = None if values is None else values.reshape(-1, values.shape[-1])
     point_count = math.prod(pub.shape)
     param_rows = (
@@ -245,33 +301,23 @@ def simulate_estimator(pub: Pub, prepared: Prepared, seed: int) -> EstimatorPubD
         if values is None
         else broadcast_to(_index_grid(tuple(values.shape[:-1])), pub.shape)
     )
-    evs: list[float] = []
-    stds: list[float] = []
+    evs: list[float] = [0.0] * point_count
+    stds: list[float] = [0.0] * point_count
+    # Points grouped by parameter row: one state is alive at a time, not one per point.
+    by_row: dict[int, list[int]] = {}
     for point in range(point_count):
-        row = int(param_rows[point])
-        if row not in states:
-            bound = circuit if flat_values is None else circuit.assign_parameters(flat_values[row])
-            large = prepared.clifford and bound.num_qubits > _STATEVECTOR_QUBITS
-            states[row] = StabilizerState(bound) if large else Statevector(bound)
-        state = states[row]
-        mean = 0.0
-        variance = 0.0
-        for label, coefficient in _terms(observables[point]):
-            reduced = _reduce(label, prepared)
-            if reduced is None:
-                exact = 0.0
-            elif set(reduced) <= {"I"}:
-                mean += coefficient.real
-                continue
-            else:
-                exact = float(np.real(state.expectation_value(Pauli(reduced))))
-            p_plus = min(max((1.0 + exact) / 2.0, 0.0), 1.0)
-            plus = int(rng.binomial(pub.shots, p_plus))
-            estimate = 2.0 * plus / pub.shots - 1.0
-            mean += coefficient.real * estimate
-            variance += abs(coefficient) ** 2 * max(1.0 - estimate**2, 0.0) / pub.shots
-        evs.append(mean)
-        stds.append(math.sqrt(variance))
+        by_row.setdefault(int(param_rows[point]), []).append(point)
+    for row, points in by_row.items():
+        check_deadline()
+        bound = circuit if flat_values is None else circuit.assign_parameters(flat_values[row])
+        large = prepared.clifford and bound.num_qubits > _STATEVECTOR_QUBITS
+        if noisy is not None and len(prepared.active) <= GATE_NOISE_QUBITS:
+            state = _noisy_state(bound, prepared, noisy)
+        else:
+            state = StabilizerState(bound) if large else Statevector(bound)
+        for point in points:
+            evs[point], stds[point] = _estimate(observables[point], prepared, state, pub.shots, rng)
+        del state
     return EstimatorPubData.estimated(
         shape=pub.shape,
         shots=pub.shots,
@@ -280,6 +326,33 @@ def simulate_estimator(pub: Pub, prepared: Prepared, seed: int) -> EstimatorPubD
         stds=stds,
         circuit_metadata=_circuit_metadata(prepared),
     )
+
+
+def _estimate(
+    observable: Any, prepared: Prepared, state: Any, shots: int, rng: Any
+) -> tuple[float, float]:
+    """One observable's estimate and standard error on ``state`` with ``shots`` shot noise."""
+    import numpy as np
+    from qiskit.quantum_info import Pauli
+
+    mean = 0.0
+    variance = 0.0
+    for label, coefficient in _terms(observable):
+        check_deadline()
+        reduced = _reduce(label, prepared)
+        if reduced is None:
+            exact = 0.0
+        elif set(reduced) <= {"I"}:
+            mean += coefficient.real
+            continue
+        else:
+            exact = float(np.real(state.expectation_value(Pauli(reduced))))
+        p_plus = min(max((1.0 + exact) / 2.0, 0.0), 1.0)
+        plus = int(rng.binomial(shots, p_plus))
+        estimate = 2.0 * plus / shots - 1.0
+        mean += coefficient.real * estimate
+        variance += abs(coefficient) ** 2 * max(1.0 - estimate**2, 0.0) / shots
+    return mean, math.sqrt(variance)
 
 
 def _index_grid(shape: tuple[int, ...]) -> Any:

@@ -14,21 +14,27 @@ the last one, never to how many jobs and sessions are stored.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import collections
+import contextlib
 import heapq
+import json
 import math
 import random
 import secrets
 from collections.abc import Awaitable
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 
 from ._clock import isoformat
 from ._config import EmulatorConfig
+from ._devices import DeviceQueues
 from ._errors import ApiError
-from ._results import INVALID_INPUT_CODE, ResultEngine, job_logs, total_shots
+from ._outcome import PENDING, RAN_TOO_LONG_CODE, TERMINAL, JobOutcome, JobStatus  # noqa: F401
+from ._results import Computed, ResultEngine, job_logs
+from ._runs import judged, run_settings
 from ._simulate import SIMULATION_AVAILABLE
 
 __all__ = [
@@ -40,68 +46,8 @@ __all__ = [
     "Store",
 ]
 
-JobStatus = Literal[
-    "Queued", "Running", "Completed", "Failed", "Cancelled", "Cancelled - Ran too long"
-]
-FinalStatus = Literal["Completed", "Failed", "Cancelled", "Cancelled - Ran too long"]
-PENDING = frozenset({"Queued", "Running"})
-TERMINAL = frozenset({"Completed", "Failed", "Cancelled", "Cancelled - Ran too long"})
-
-RAN_TOO_LONG_CODE = 1305
 # Kinds of timed transition, in the order they apply when due at the same instant.
 _START, _END, _EXPIRE, _IDLE = 0, 1, 2, 3
-
-
-@attrs.frozen(kw_only=True)
-class JobOutcome:
-    """How a job ends. Build one with the class methods."""
-
-    status: FinalStatus = "Completed"
-    reason: str | None = None
-    reason_code: int | None = None
-    reason_solution: str | None = None
-
-    def __attrs_post_init__(self) -> None:
-        if self.status not in TERMINAL:
-            raise ValueError(f"an outcome must be a final status, not {self.status!r}")
-        if self.reason_code is not None and not 1000 <= self.reason_code <= 9999:
-            raise ValueError("reason_code must be within 1000..9999")
-
-    @classmethod
-    def completed(cls) -> JobOutcome:
-        """The job ends ``Completed`` and has a result."""
-        return cls()
-
-    @classmethod
-    def failed(
-        cls,
-        reason: str = "The job failed while running on the backend.",
-        *,
-        reason_code: int | None = 1517,
-        reason_solution: str | None = "Check the job's input and try again.",
-    ) -> JobOutcome:
-        """The job ends ``Failed`` with this reason (``GET …/results`` answers 204)."""
-        return cls(
-            status="Failed",
-            reason=reason,
-            reason_code=reason_code,
-            reason_solution=reason_solution,
-        )
-
-    @classmethod
-    def cancelled(cls, reason: str | None = "The job was cancelled.") -> JobOutcome:
-        """The job ends ``Cancelled`` (no result)."""
-        return cls(status="Cancelled", reason=reason)
-
-    @classmethod
-    def ran_too_long(cls) -> JobOutcome:
-        """``Cancelled - Ran too long``: ``state.status`` Cancelled, ``reason_code`` 1305."""
-        return cls(
-            status="Cancelled - Ran too long",
-            reason="The job was cancelled because it ran longer than its maximum execution time.",
-            reason_code=RAN_TOO_LONG_CODE,
-            reason_solution="Raise the job's maximum execution time or split the work.",
-        )
 
 
 @attrs.define(kw_only=True)
@@ -180,7 +126,8 @@ class JobRecord:
     program_id: str
     backend: str
     session_id: str | None
-    params: dict[str, Any] | None = attrs.field(repr=False)
+    #: The params as compact JSON (a third of the memory of the decoded objects); see ``params``.
+    params_json: bytes | None = attrs.field(repr=False)
     tags: list[str]
     cost: int
     log_level: str | None
@@ -200,6 +147,16 @@ class JobRecord:
     started: float | None = None
     finished: float | None = None
     result_taken: bool = False
+    #: Shots executed (known once the job's result is computed).
+    shots: int = 0
+
+    @property
+    def params(self) -> dict[str, Any] | None:
+        """The params as sent (decoded on each use: stored jobs keep only their JSON)."""
+        if self.params_json is None:
+            return None
+        decoded: dict[str, Any] = json.loads(self.params_json)
+        return decoded
 
     @property
     def pending(self) -> bool:
@@ -256,7 +213,7 @@ class JobRecord:
             body["private"] = True
         if self.run_seconds is not None:
             body["estimated_running_time_seconds"] = float(self.run_seconds)
-        if include_params and not self.private and self.params is not None:
+        if include_params and not self.private and self.params_json is not None:
             body["params"] = self.params
         return body
 
@@ -267,7 +224,7 @@ class JobRecord:
         elif self.qpu_seconds > 0:
             execution_ns = int(self.qpu_seconds * 0.8 * 1e9)
         else:
-            execution_ns = total_shots(self.program_id, self.params) * 250_000
+            execution_ns = (self.shots if self.program_id == "sampler" else 0) * 250_000
         timestamps = {"created": isoformat(self.created)}
         if self.started is not None:
             timestamps["running"] = isoformat(self.started)
@@ -310,18 +267,23 @@ class _Plan:
     remaining: int | None
 
 
-class Store:
-    """All sessions and jobs of the emulated instance, plus the rules that move them."""
+class _Timeline:
+    """The store's clockwork: due transitions, device queues, judged runs (see the module doc)."""
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.sessions: dict[str, SessionRecord] = {}
         self.jobs: dict[str, JobRecord] = {}
         simulate = SIMULATION_AVAILABLE if config.simulate is None else config.simulate
-        #: Computes sampler/estimator results off the event loop.
-        self.results = ResultEngine(simulate=simulate, max_qubits=config.max_simulated_qubits)
-        self._plans: list[_Plan] = []
-        self._creations: collections.deque[float] = collections.deque()
+        self.simulate = simulate
+        #: Judges and computes sampler/estimator jobs off the event loop, when they run.
+        self.results = ResultEngine(
+            settings=run_settings(config, simulate, None, 0.0), time_limit=config.job_time_limit
+        )
+        self.devices: DeviceQueues[JobRecord] = DeviceQueues(config.jobs_per_device)
+        # Jobs whose run ended (emulated time) while their result was still being computed:
+        # job id -> the instant their run ended.
+        self._awaiting: dict[str, float] = {}
         self._counter = 0
         # The due transitions: (at, rank, sequence, record), see tick().
         self._due: list[tuple[float, int, int, Any]] = []
@@ -359,21 +321,95 @@ class Store:
             at, rank, _seq, record = heapq.heappop(due)
             if rank == _START:
                 if record.status == "Queued":
-                    self._start(record, at)
+                    self.devices.enqueue(record)
+                    self._dispatch(record.backend, at)
             elif rank == _END:
                 if record.status == "Running":
-                    outcome = (
-                        JobOutcome.ran_too_long()
-                        if record.run_seconds > record.cost
-                        else (record.planned or JobOutcome.completed())
-                    )
-                    self._finish(record, outcome, at)
+                    self._end(record, at)
             elif rank == _EXPIRE:
                 if record.state != "closed":
                     self._expire(record, at)
             elif self._idle_since(record) == at:
                 self._inactivate(record, at)
         return now
+
+    def _end(self, job: JobRecord, at: float) -> None:
+        """The job's run is over at ``at``: it ends as judged (or waits for its judgement)."""
+        if job.run_seconds is not None and job.run_seconds > job.cost:
+            self.results.forget(job.id)
+            self._finish(job, JobOutcome.ran_too_long(), at)
+            return
+        if job.planned is not None and job.planned.status != "Completed":
+            self.results.forget(job.id)
+            self._finish(job, job.planned, at)
+            return
+        outcome = self.results.outcome(job.id)
+        if outcome is None and not self._computing(job):
+            self.results.run_now(job.id, job.program_id, job.params, self._settings(job))
+            outcome = self.results.outcome(job.id)
+        if outcome is None and job.program_id in ("sampler", "estimator"):
+            self._awaiting[job.id] = at
+            return
+        self._awaiting.pop(job.id, None)
+        if isinstance(outcome, Computed):
+            job.shots = outcome.shots
+        self._finish(job, judged(outcome, job.planned), at)
+
+    def _computing(self, job: JobRecord) -> bool:
+        return self.results.computing(job.id) is not None
+
+    def _settings(self, job: JobRecord) -> Any:
+        device = self.config.device(job.backend)
+        return run_settings(self.config, self.simulate, device, job.created)
+
+    def _judged(self, job: JobRecord) -> None:
+        """The worker finished judging ``job``: end its run if that is overdue."""
+        at = self._awaiting.pop(job.id, None)
+        if at is not None and job.status == "Running":
+            self._schedule(at, _END, job)
+            self.tick()
+
+    async def settle(self, *job_ids: str) -> None:
+        """Wait (up to the job-time limit) until jobs whose run is over have their outcome.
+
+        The emulated clock says the run ended; the worker may still be judging and simulating
+        (real time). Only a request about these jobs waits; nothing else does.
+        """
+        self.tick()
+        futures = [
+            future
+            for job_id in job_ids
+            if job_id in self._awaiting and (future := self.results.computing(job_id))
+        ]
+        if not futures:
+            return
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(
+                asyncio.gather(*(asyncio.shield(f) for f in futures), return_exceptions=True),
+                self.config.job_time_limit,
+            )
+        # The done callbacks run on the next loop iteration.
+        await asyncio.sleep(0)
+        self.tick()
+
+    async def settle_session(self, session_id: str) -> None:
+        """:meth:`settle` every job of a session."""
+        self.tick()
+        await self.settle(
+            *(job.id for job in self._session_jobs.get(session_id, ()) if job.pending)
+        )
+
+    def _dispatch(self, backend: str, at: float) -> None:
+        """Start the device's next queued jobs while it has room."""
+        while True:
+            job = self.devices.next(backend, self._active)
+            if job is None:
+                return
+            self._start(job, at)
+
+    def _active(self, session_id: str) -> bool:
+        session = self.sessions.get(session_id)
+        return session is not None and session.state == "active"
 
     def _schedule(self, at: float, rank: int, record: Any) -> None:
         self._seq += 1
@@ -398,13 +434,16 @@ class Store:
         self._due.clear()
         self._pending.clear()
         self._session_jobs.clear()
+        self.devices.clear()
         for job in self.jobs.values():
             self._index_job(job)
             if job.status == "Queued" and job.queue_seconds is not None:
                 self._schedule(job.created + job.queue_seconds, _START, job)
-            elif job.status == "Running" and job.run_seconds is not None:
-                assert job.started is not None
-                self._schedule(job.started + min(job.run_seconds, job.cost), _END, job)
+            elif job.status == "Running":
+                self.devices.started(job)
+                if job.run_seconds is not None:
+                    assert job.started is not None
+                    self._schedule(job.started + min(job.run_seconds, job.cost), _END, job)
         for session in self.sessions.values():
             if session.state == "closed":
                 continue
@@ -429,6 +468,15 @@ class Store:
     def _start(self, job: JobRecord, at: float) -> None:
         job.status = "Running"
         job.started = at
+        self.devices.started(job)
+        if job.planned is None or job.planned.status == "Completed":
+            self.results.start(
+                job.id,
+                job.program_id,
+                job.params,
+                self._settings(job),
+                lambda: self._judged(job),
+            )
         if job.run_seconds is not None:
             self._schedule(at + min(job.run_seconds, job.cost), _END, job)
         session = self.sessions.get(job.session_id or "")
@@ -444,11 +492,18 @@ class Store:
                 self._schedule(session.started_at + session.max_ttl, _EXPIRE, session)
 
     def _finish(self, job: JobRecord, outcome: JobOutcome, at: float) -> None:
+        was_running = job.status == "Running"
+        if outcome.status != "Completed":
+            self.results.forget(job.id)
+        self._awaiting.pop(job.id, None)
         job.status = outcome.status
         job.reason = outcome.reason
         job.reason_code = outcome.reason_code
         job.reason_solution = outcome.reason_solution
         job.finished = at
+        if was_running:
+            self.devices.released(job)
+            self._dispatch(job.backend, at)
         session = self.sessions.get(job.session_id or "")
         if session is None:
             return
@@ -480,6 +535,15 @@ class Store:
 
     def _inactivate(self, session: SessionRecord, at: float) -> None:
         session.enter("inactive", at, "session_inactivated_by_interactive_ttl")
+
+
+class Store(_Timeline):
+    """All sessions and jobs of the emulated instance, plus the rules that move them."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        super().__init__(config)
+        self._plans: list[_Plan] = []
+        self._creations: collections.deque[float] = collections.deque()
 
     # --------------------------------------------------------------------------- sessions
 
@@ -542,8 +606,8 @@ class Store:
     # ------------------------------------------------------------------------------- jobs
 
     def _check_backend(self, backend: str | None) -> None:
-        known = self.config.backends
-        if backend is not None and known is not None and backend not in known:
+        """IBM refuses an unknown backend name at session and job creation (1007)."""
+        if backend is not None and self.config.device(backend) is None:
             raise ApiError(404, "1007", f"Backend not found: {backend}")
 
     def _check_rate(self, now: float) -> None:
@@ -613,7 +677,7 @@ class Store:
             program_id=program_id,
             backend=backend,
             session_id=session_id,
-            params=params,
+            params_json=_compact_json(params),
             tags=list(tags or ()),
             cost=capped,
             log_level=log_level,
@@ -631,21 +695,9 @@ class Store:
         self._index_job(job)
         if job.queue_seconds is not None:
             self._schedule(now + job.queue_seconds, _START, job)
-        self._admit(job)
         if self.config.job_rate_limit is not None:
             self._creations.append(now)
         return job
-
-    def _admit(self, job: JobRecord) -> None:
-        """Check the job's pubs and start computing its result; bad input plans a failure."""
-
-        def failed_late(reason: str) -> None:
-            if job.pending:
-                job.planned = JobOutcome.failed(reason, reason_code=INVALID_INPUT_CODE)
-
-        problem = self.results.admit(job.id, job.program_id, job.params, failed_late)
-        if problem is not None and job.planned is None:
-            job.planned = JobOutcome.failed(problem, reason_code=INVALID_INPUT_CODE)
 
     def _take_plan(self, program_id: str) -> JobOutcome | None:
         for plan in self._plans:
@@ -692,8 +744,8 @@ class Store:
                 siblings.remove(job)
         self.results.forget(job.id)
 
-    def take_result(self, job: JobRecord) -> Awaitable[dict[str, Any]] | None:
-        """The final result of a Completed job, to await (``None``: answer 204).
+    def take_result(self, job: JobRecord) -> Awaitable[bytes] | None:
+        """The final result of a Completed job, serialised, to await (``None``: answer 204).
 
         Private jobs' results are read once.
         """
@@ -731,7 +783,15 @@ class Store:
             raise ValueError(f"job {job_id} already ended as {job.status}")
         if job.status == "Queued":
             self._start(job, now)
-        self._finish(job, outcome or job.planned or JobOutcome.completed(), now)
+        if outcome is None:
+            if job.planned is None or job.planned.status == "Completed":
+                self.results.run_now(job.id, job.program_id, job.params, self._settings(job))
+            self._end(job, now)
+            if job.status == "Running":
+                # Judged in a worker thread: the job ends once the outcome is known.
+                return
+        else:
+            self._finish(job, outcome, now)
 
     def _known(self, job_id: str) -> JobRecord:
         job = self.jobs.get(job_id)
@@ -773,6 +833,15 @@ class Store:
         if not ascending:
             selected.reverse()
         return selected
+
+
+def _compact_json(params: dict[str, Any] | None) -> bytes | None:
+    if params is None:
+        return None
+    try:
+        return json.dumps(params, separators=(",", ":"), allow_nan=True).encode()
+    except (RecursionError, ValueError, TypeError) as exc:
+        raise ApiError(400, "bad_request", "params must be JSON that nests less deeply.") from exc
 
 
 def _created(job: JobRecord) -> float:

@@ -20,25 +20,31 @@ kept as received. A body that is not one of the two shapes raises :class:`Result
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
-import zlib
 from collections.abc import Mapping
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
-from ..errors import ExtraNotInstalledError, ResultDecodeError
-from ._arrays import NDArray, nested_shape
-from ._containers import BitArray, DataBin, PrimitiveResult, PubResult, SamplerPubResult
-from ._npy import NpyError, UnsupportedDtype, read_npy
+import numpy as np
+
+from ..errors import ResultDecodeError
+from ._bitarray import BitArray
+from ._bitops import min_num_bytes
+from ._containers import DataBin, PrimitiveResult, PubResult, SamplerPubResult
+from ._wirearrays import (
+    Budget,
+    DecodeLimits,
+    WireArrayError,
+    get_decode_limits,
+    hex_samples,
+    read_ndarray,
+)
 
 __all__ = ["MAX_DEPTH", "decode_primitive_result"]
 
 #: No result body nests deeper than this; deeper (or cyclic) input is rejected.
 MAX_DEPTH = 64
-#: An ndarray that inflates beyond this many bytes is rejected (a bound on decompression).
-MAX_ARRAY_BYTES = 1 << 30
 
 SAMPLER = "sampler"
 ESTIMATOR = "estimator"
@@ -55,16 +61,19 @@ def decode_primitive_result(
     program_id: str | None = None,
     job_id: str | None = None,
     session_id: str | None = None,
+    limits: DecodeLimits | None = None,
 ) -> PrimitiveResult[Any]:
     """A :class:`PrimitiveResult` from a sampler or estimator result body (either format).
 
     ``program_id`` (``"sampler"``/``"estimator"``) decides the pub result class when the body
     does not say; ``job_id`` and ``session_id`` are carried by the error a malformed body
-    raises (:class:`ResultDecodeError`).
+    raises (:class:`ResultDecodeError`). ``limits`` bound what the body may make the decoder
+    allocate (default: :func:`get_decode_limits`); a body over them is malformed.
     """
+    budget = Budget(limits if limits is not None else get_decode_limits())
     try:
-        return _decode_body(body, program_id)
-    except _Malformed as exc:
+        return _decode_body(body, program_id, budget)
+    except (_Malformed, WireArrayError) as exc:
         what = f"the result of {program_id} job" if program_id else "the result of job"
         raise ResultDecodeError(
             f"{what} {job_id or '?'} is malformed: {exc}",
@@ -80,14 +89,14 @@ def decode_primitive_result(
         ) from exc
 
 
-def _decode_body(body: object, program_id: str | None) -> PrimitiveResult[Any]:
+def _decode_body(body: object, program_id: str | None, budget: Budget) -> PrimitiveResult[Any]:
     if isinstance(body, Mapping) and "__type__" in body:
-        decoded = _Qiskit(program_id).value(body, 0)
+        decoded = _Qiskit(program_id, budget).value(body, 0)
         if not isinstance(decoded, PrimitiveResult):
             raise _Malformed(f"expected a PrimitiveResult envelope, got {body.get('__type__')!r}")
         return decoded
     if isinstance(body, Mapping) and isinstance(body.get("results"), list):
-        return _plain(body, program_id)
+        return _plain(body, program_id, budget)
     raise _Malformed(
         "a sampler/estimator result is a JSON object with a 'results' list (plain JSON) or "
         f"a PrimitiveResult envelope (Qiskit-encoded); got {_describe(body)}"
@@ -119,7 +128,16 @@ def _json_copy(value: object, depth: int) -> Any:
 # -- plain JSON ---------------------------------------------------------------------------
 
 
-def _plain(body: Mapping[str, Any], program_id: str | None) -> PrimitiveResult[Any]:
+def _check_pubs(count: int, budget: Budget) -> None:
+    if count > budget.limits.max_pubs:
+        raise _Malformed(
+            f"{count} pub results, over the limit of {budget.limits.max_pubs} "
+            "(raise DecodeLimits.max_pubs to read it)"
+        )
+
+
+def _plain(body: Mapping[str, Any], program_id: str | None, budget: Budget) -> PrimitiveResult[Any]:
+    _check_pubs(len(body["results"]), budget)
     pubs: list[PubResult] = []
     for index, entry in enumerate(body["results"]):
         if not isinstance(entry, Mapping):
@@ -131,9 +149,9 @@ def _plain(body: Mapping[str, Any], program_id: str | None) -> PrimitiveResult[A
         for name, value in data.items():
             where = f"results[{index}].data.{name}"
             if isinstance(value, Mapping) and "samples" in value:
-                fields[name] = _plain_bits(value, where)
+                fields[name] = _plain_bits(value, where, budget)
             elif isinstance(value, list | int | float) and not isinstance(value, bool):
-                fields[name] = _plain_numbers(value, where)
+                fields[name] = _plain_numbers(value, name in _ESTIMATOR_FIELDS)
             else:
                 fields[name] = _json_copy(value, 3)
         metadata = _json_copy(entry.get("metadata") or {}, 2)
@@ -146,56 +164,55 @@ def _plain(body: Mapping[str, Any], program_id: str | None) -> PrimitiveResult[A
     return PrimitiveResult(pubs, metadata)
 
 
-def _sample_value(sample: object, where: str) -> int:
-    if isinstance(sample, str):
-        text = sample.strip()
-        if text[:2].lower() == "0x":
-            try:
-                return int(text, 16)
-            except ValueError:
-                pass
-        raise _Malformed(f"{where}: sample {sample[:40]!r} is not a hex string like '0x3'")
-    if isinstance(sample, int) and not isinstance(sample, bool) and sample >= 0:
-        return sample
-    raise _Malformed(f"{where}: sample {sample!r} is not a hex string")
+def _nested(value: list[Any], where: str) -> tuple[tuple[int, ...], list[list[Any]]]:
+    """The shape of a rectangular nest of lists and its innermost lists in C order (their
+    items are checked by the reader of the items)."""
+    shape: list[int] = []
+    probe: Any = value
+    while isinstance(probe, list):
+        if len(shape) >= MAX_DEPTH:
+            raise _Malformed(f"{where} is nested deeper than {MAX_DEPTH} levels")
+        shape.append(len(probe))
+        if not probe:
+            break
+        probe = probe[0]
+    leaves: list[Any] = [value]
+    for size in shape[1:]:
+        leaves = list(chain.from_iterable(leaves))
+        if not all(type(item) is list and len(item) == size for item in leaves):
+            raise _Malformed(f"{where} is ragged (its lists differ in length)")
+    return tuple(shape), leaves
 
 
-def _plain_bits(value: Mapping[str, Any], where: str) -> BitArray:
+def _plain_bits(value: Mapping[str, Any], where: str, budget: Budget) -> BitArray:
     samples = value["samples"]
     if not isinstance(samples, list):
         raise _Malformed(f"{where}.samples is not a list")
-    shape = nested_shape(samples, MAX_DEPTH)
-    if shape is None:
-        raise _Malformed(f"{where}.samples is ragged or nested too deeply")
-    flat: list[int] = []
-    _flat_samples(samples, flat, where, 0)
-    num_bits = value.get("num_bits")
-    widest = max((v.bit_length() for v in flat), default=0)
-    if num_bits is None:
-        num_bits = widest  # the service always sends num_bits; infer it when absent
-    if not isinstance(num_bits, int) or isinstance(num_bits, bool) or num_bits < 0:
+    shape, leaves = _nested(samples, f"{where}.samples")
+    num_bits = value.get("num_bits")  # the service always sends it; inferred when absent
+    if num_bits is not None and (
+        not isinstance(num_bits, int) or isinstance(num_bits, bool) or num_bits < 0
+    ):
         raise _Malformed(f"{where}.num_bits is {num_bits!r}, not a non-negative integer")
-    if widest > num_bits:
-        raise _Malformed(f"{where}: a sample is wider than num_bits={num_bits}")
-    num_shots = shape[-1]
-    return BitArray(flat, num_bits=num_bits, num_shots=num_shots, shape=shape[:-1])
+    if num_bits is not None and num_bits > budget.limits.max_num_bits:
+        raise _Malformed(
+            f"{where}.num_bits is {num_bits}, over the limit of {budget.limits.max_num_bits} "
+            "(raise DecodeLimits.max_num_bits to read it)"
+        )
+    try:
+        rows, width = hex_samples(leaves, math.prod(shape), num_bits, budget)
+    except WireArrayError as exc:
+        raise _Malformed(f"{where}: {exc}") from exc
+    return BitArray(rows.reshape((*shape, rows.shape[-1])), width)
 
 
-def _flat_samples(samples: list[Any], out: list[int], where: str, depth: int) -> None:
-    _deep(depth)
-    for sample in samples:
-        if isinstance(sample, list):
-            _flat_samples(sample, out, where, depth + 1)
-        else:
-            out.append(_sample_value(sample, where))
-
-
-def _plain_numbers(value: object, where: str) -> Any:
-    shape = nested_shape(value, MAX_DEPTH)
-    if shape is None:
-        return _json_copy(value, 3)  # ragged: kept as received
-    array = NDArray.from_nested(value)
-    if array.dtype == "object":
+def _plain_numbers(value: object, estimator_field: bool) -> Any:
+    """A number or rectangular nest of numbers as a numpy array; anything else as received."""
+    try:
+        array = np.array(value, dtype=np.float64 if estimator_field else None)
+    except (ValueError, TypeError, OverflowError):
+        return _json_copy(value, 3)
+    if array.dtype.kind not in "iuf":
         return _json_copy(value, 3)
     return array
 
@@ -205,8 +222,8 @@ def _data_shape(fields: Mapping[str, Any]) -> tuple[int, ...]:
         if isinstance(value, BitArray):
             return value.shape
     evs = fields.get("evs")
-    if isinstance(evs, NDArray):
-        return evs.shape
+    if isinstance(evs, np.ndarray):
+        return tuple(evs.shape)
     return ()
 
 
@@ -216,7 +233,10 @@ def _pub(
     metadata: dict[str, Any],
     program_id: str | None,
 ) -> PubResult:
-    data = DataBin(fields, shape=shape)
+    try:
+        data = DataBin(fields, shape=shape)
+    except ValueError as exc:
+        raise _Malformed(str(exc)) from exc
     if program_id == SAMPLER or (
         program_id != ESTIMATOR and any(isinstance(v, BitArray) for v in fields.values())
     ):
@@ -228,8 +248,9 @@ def _pub(
 
 
 class _Qiskit:
-    def __init__(self, program_id: str | None) -> None:
+    def __init__(self, program_id: str | None, budget: Budget) -> None:
         self.program_id = program_id
+        self.budget = budget
 
     def value(self, value: object, depth: int) -> Any:
         _deep(depth)
@@ -260,7 +281,10 @@ class _Qiskit:
                 and len(inner) == 2
                 and all(isinstance(x, int | float) and not isinstance(x, bool) for x in inner)
             ):
-                return complex(inner[0], inner[1])
+                try:
+                    return complex(float(inner[0]), float(inner[1]))
+                except OverflowError as exc:
+                    raise _Malformed("complex envelope holds a number too large") from exc
             raise _Malformed(f"complex envelope holds {inner!r}, not [re, im]")
         if kind == "datetime" and isinstance(inner, str):
             try:
@@ -292,6 +316,7 @@ class _Qiskit:
         raw_pubs = obj.get("pub_results")
         if not isinstance(raw_pubs, list):
             raise _Malformed("PrimitiveResult has no 'pub_results' list")
+        _check_pubs(len(raw_pubs), self.budget)
         pubs: list[PubResult] = []
         for index, raw in enumerate(raw_pubs):
             pub = self.value(raw, depth + 1)
@@ -328,68 +353,63 @@ class _Qiskit:
             isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
         ):
             raise _Malformed(f"DataBin shape {shape!r} is not a list of sizes")
-        return DataBin(fields, shape=shape)
+        try:
+            return DataBin(fields, shape=shape)
+        except ValueError as exc:
+            raise _Malformed(f"DataBin: {exc}") from exc
 
     def bit_array(self, inner: object, depth: int) -> BitArray:
         obj = self._object(inner, "BitArray")
         num_bits = obj.get("num_bits")
         if not isinstance(num_bits, int) or isinstance(num_bits, bool) or num_bits < 0:
             raise _Malformed(f"BitArray num_bits is {num_bits!r}, not a non-negative integer")
+        if num_bits > self.budget.limits.max_num_bits:
+            raise _Malformed(
+                f"BitArray num_bits is {num_bits}, over the limit of "
+                f"{self.budget.limits.max_num_bits} (raise DecodeLimits.max_num_bits to read it)"
+            )
         array = self.value(obj.get("array"), depth + 1)
         if isinstance(array, list):
-            try:
-                array = NDArray.from_nested(array)
-            except ValueError as exc:
-                raise _Malformed(f"BitArray array: {exc}") from exc
-        if not isinstance(array, NDArray) or array.ndim < 2:
-            raise _Malformed("BitArray array is not an array of shape (..., shots, bytes)")
+            array = _small_array(array)
+        if not isinstance(array, np.ndarray) or array.ndim < 2 or array.dtype.kind not in "iu":
+            raise _Malformed("BitArray array is not an integer array of shape (..., shots, bytes)")
+        if array.dtype != np.uint8:
+            if array.size and (array.min() < 0 or array.max() > 255):
+                raise _Malformed("BitArray array holds values that are not bytes")
+            array = array.astype(np.uint8)
+        need = min_num_bytes(num_bits)
         width = array.shape[-1]
-        if width < math.ceil(num_bits / 8):
+        if width < need:
             raise _Malformed(
                 f"BitArray has {width} bytes per shot, too few for num_bits={num_bits}"
             )
-        raw = array.flat
-        if not all(isinstance(b, int) and 0 <= b <= 255 for b in raw):
-            raise _Malformed("BitArray array holds values that are not bytes")
-        limit = 1 << num_bits
-        values: list[int] = []
-        for start in range(0, len(raw), width or 1):
-            if width == 0:
-                break
-            value = int.from_bytes(bytes(raw[start : start + width]), "big")
-            if value >= limit:
+        if width > need:
+            if array[..., : width - need].any():
                 raise _Malformed(f"BitArray holds a value wider than num_bits={num_bits}")
-            values.append(value)
-        num_shots = array.shape[-2]
-        if width == 0:
-            values = [0] * (math.prod(array.shape[:-2]) * num_shots)
-        return BitArray(values, num_bits=num_bits, num_shots=num_shots, shape=array.shape[:-2])
+            array = array[..., width - need :]
+        spare = -num_bits % 8
+        if spare and need and array.size and (array[..., 0] >> np.uint8(8 - spare)).any():
+            raise _Malformed(f"BitArray holds a value wider than num_bits={num_bits}")
+        return BitArray(array, num_bits)
 
     def ndarray(self, inner: object, depth: int) -> Any:
         if isinstance(inner, list):
             decoded = self.value(inner, depth + 1)
             try:
-                return NDArray.from_nested(decoded)
-            except ValueError:
-                return decoded  # ragged object array: kept as a list
+                return _small_array(decoded)
+            except _Malformed:
+                return decoded  # ragged or not numbers: kept as a list
         if not isinstance(inner, str):
             raise _Malformed(f"ndarray envelope holds {_describe(inner)}")
-        try:
-            packed = base64.b64decode(inner, validate=True)
-            inflater = zlib.decompressobj()
-            data = inflater.decompress(packed, MAX_ARRAY_BYTES)
-        except (binascii.Error, ValueError, zlib.error) as exc:
-            raise _Malformed(f"ndarray is not base64 of zlib-compressed bytes: {exc}") from exc
-        if inflater.unconsumed_tail:
-            raise _Malformed(f"ndarray inflates to more than {MAX_ARRAY_BYTES} bytes")
-        try:
-            npy = read_npy(data)
-        except UnsupportedDtype as exc:
-            raise ExtraNotInstalledError(
-                f"a result array uses a dtype read only with numpy ({exc}); "
-                'install it with pip install "qruntime-session[qiskit]"',
-                extra="qiskit",
-            ) from exc
-        except NpyError as exc:
-            raise _Malformed(f"ndarray: {exc}") from exc
-        return NDArray(npy.values, npy.shape, npy.dtype)
+        return read_ndarray(inner, self.budget)
+
+
+def _small_array(value: list[Any]) -> np.ndarray:
+    """A plain-list array (small arrays are sent so) as numpy, numbers only."""
+    try:
+        array = np.array(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _Malformed(f"an array is ragged or not numbers: {exc}") from exc
+    if array.dtype.kind not in "biufc":
+        raise _Malformed("an array holds values that are not numbers")
+    return array

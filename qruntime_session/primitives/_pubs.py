@@ -1,5 +1,14 @@
 """Building the params of a V2 sampler or estimator job from pubs, checked before sending.
 
+The params are in the canonical form IBM's own models (``ibm-quantum-schemas``
+``sampler``/``estimator`` ``version_0_1`` ``ParamsModel``) accept: every sampler pub is
+``[circuit, parameter values, shots]`` and every estimator pub ``[circuit, observables,
+parameter values, precision]``, parameter values an ``ndarray`` envelope (shape ``(*sweep,
+num_parameters)``, ``(0,)`` without parameters), observables ``{pauli: coefficient}`` objects
+(one, or a flat list: the model takes no deeper nesting); job-wide ``shots``/``precision``
+are folded into each pub (shots default to ``options["default_shots"]``, else 4096, as
+qiskit-ibm-runtime's sampler does).
+
 A sampler pub is ``circuit``, ``(circuit,)``, ``(circuit, parameter_values)`` or
 ``(circuit, parameter_values, shots)``; an estimator pub is ``(circuit, observables)``,
 ``(circuit, observables, parameter_values)`` or ``(circuit, observables, parameter_values,
@@ -16,14 +25,19 @@ precision)`` — the shapes qiskit's ``SamplerV2.run`` / ``EstimatorV2.run`` tak
 
 from __future__ import annotations
 
-import math
-import numbers
+import base64
+import io
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
+from .._checks import as_finite_float, check_qpy_text, check_shots, short_repr
 from .._wire import check_json_params
 from ..errors import InvalidInputError
+from ._qasm import QasmError, read_qasm
 from ._qiskit import (
     encode_quantum_circuit,
     is_quantum_circuit,
@@ -34,21 +48,31 @@ from ._qiskit import (
 __all__ = ["estimator_params", "sampler_params"]
 
 MAX_NESTING = 32
+#: Shots per sampler pub when neither the pub, ``shots=`` nor ``options["default_shots"]``
+#: says (qiskit-ibm-runtime's ``SamplerV2`` default).
+DEFAULT_SHOTS = 4096
 _PAULI = re.compile(r"^[IXYZ]+$")
-_INPUT = re.compile(r"^\s*input\s+[^;]*?\b([A-Za-z_][A-Za-z0-9_]*)\s*;", re.MULTILINE)
-_QUBIT_DECL = re.compile(
-    r"^\s*(?:qubit\s*(?:\[\s*(\d+)\s*\])?\s+[A-Za-z_]\w*|qreg\s+[A-Za-z_]\w*\s*\[\s*(\d+)\s*\])\s*;",
-    re.MULTILINE,
-)
 
 
 class _Circuit:
     """A pub's circuit, encoded for the wire, with what can be known about it."""
 
-    def __init__(self, wire: Any, num_parameters: int | None, num_qubits: int | None) -> None:
+    def __init__(
+        self, wire: Any, num_parameters: int | None, num_qubits: int | None, min_qubits: int = 0
+    ) -> None:
         self.wire = wire
         self.num_parameters = num_parameters
         self.num_qubits = num_qubits
+        self.min_qubits = min_qubits
+
+
+def ndarray_envelope(array: np.ndarray) -> dict[str, str]:
+    """``{"__type__": "ndarray", "__value__": base64(zlib(.npy))}``, as the official client
+    sends arrays."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    packed = zlib.compress(buffer.getvalue())
+    return {"__type__": "ndarray", "__value__": base64.standard_b64encode(packed).decode()}
 
 
 def _circuit(value: object, where: str) -> _Circuit:
@@ -56,14 +80,14 @@ def _circuit(value: object, where: str) -> _Circuit:
         if not value.strip():
             raise InvalidInputError(f"{where}: the circuit is an empty string")
         if "OPENQASM" not in value[:4096].upper():
-            # Base64 QPY is also accepted by the service; nothing can be checked in it.
+            # Base64 QPY is also accepted by the service: only its header can be checked.
+            check_qpy_text(value, where)
             return _Circuit(value, None, None)
-        params = len(set(_INPUT.findall(value)))
-        qubits: int | None = None
-        for match in _QUBIT_DECL.finditer(value):
-            size = match.group(1) or match.group(2)
-            qubits = (qubits or 0) + (int(size) if size else 1)
-        return _Circuit(value, params, qubits)
+        try:
+            facts = read_qasm(value)
+        except QasmError as exc:
+            raise InvalidInputError(f"{where}: {exc}") from exc
+        return _Circuit(value, facts.num_parameters, facts.num_qubits, facts.min_qubits)
     if is_quantum_circuit(value):
         circuit: Any = value
         return _Circuit(
@@ -75,83 +99,61 @@ def _circuit(value: object, where: str) -> _Circuit:
     )
 
 
-def _plain(value: object) -> object:
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist) and not isinstance(value, list | tuple | str):
-        return tolist()
-    return value
-
-
-def _shape_of(value: object, where: str, depth: int = 0) -> tuple[int, ...]:
-    """The shape of a rectangular nest of lists of numbers; InvalidInputError otherwise."""
-    if depth > MAX_NESTING:
-        raise InvalidInputError(f"{where} is nested more than {MAX_NESTING} levels deep")
-    if isinstance(value, list | tuple):
-        shapes = {_shape_of(item, where, depth + 1) for item in value}
-        if len(shapes) > 1:
-            raise InvalidInputError(f"{where} is ragged: its lists differ in length")
-        inner = shapes.pop() if shapes else ()
-        return (len(value), *inner)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidInputError(f"{where} holds {value!r}, which is not a real number")
-    if not math.isfinite(value):
-        raise InvalidInputError(f"{where} holds {value!r}, which JSON cannot represent")
-    return ()
-
-
-def _to_lists(value: object) -> Any:
-    if isinstance(value, list | tuple):
-        return [_to_lists(v) for v in value]
-    return float(value) if isinstance(value, numbers.Real) else value
-
-
 def _parameter_values(value: object, circuit: _Circuit, where: str) -> tuple[Any, tuple[int, ...]]:
-    """Wire form and sweep shape of a pub's parameter values."""
+    """The ``ndarray`` envelope and sweep shape of a pub's parameter values."""
     if value is None:
         if circuit.num_parameters:
             raise InvalidInputError(
                 f"{where}: the circuit has {circuit.num_parameters} parameter(s) "
                 "but no parameter values were given"
             )
-        return None, ()
-    value = _plain(value)
-    if not isinstance(value, bool) and isinstance(value, numbers.Real):
-        value = [value]
-    shape = _shape_of(value, f"{where} parameter values")
-    if not shape:
-        raise InvalidInputError(f"{where}: parameter values must be a list")
-    if shape == (0,):
+        return ndarray_envelope(np.zeros((0,), dtype=np.float64)), ()
+    if isinstance(value, bool | str | bytes | Mapping):
+        raise InvalidInputError(f"{where}: parameter values must be a list of numbers")
+    _check_depth(value, f"{where} parameter values")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidInputError(
+            f"{where}: parameter values are ragged or not real numbers ({exc})"
+        ) from exc
+    if array.ndim == 0:
+        array = array.reshape(1)
+    if not np.isfinite(array).all():
+        raise InvalidInputError(f"{where}: parameter values hold a value JSON cannot represent")
+    if array.shape == (0,):
         if circuit.num_parameters:
             raise InvalidInputError(
                 f"{where}: the circuit has {circuit.num_parameters} parameter(s) "
                 "but the parameter values are empty"
             )
-        return None, ()
-    width = shape[-1]
+        return ndarray_envelope(array), ()
+    width = array.shape[-1]
     if circuit.num_parameters is not None and width != circuit.num_parameters:
         raise InvalidInputError(
             f"{where}: the last axis of the parameter values has {width} value(s) but the "
             f"circuit has {circuit.num_parameters} parameter(s)"
         )
-    return _to_lists(value), shape[:-1]
+    return ndarray_envelope(np.ascontiguousarray(array)), tuple(array.shape[:-1])
+
+
+def _check_depth(value: object, where: str, depth: int = 0) -> None:
+    if depth > MAX_NESTING:
+        raise InvalidInputError(f"{where} is nested more than {MAX_NESTING} levels deep")
+    if isinstance(value, list | tuple) and value:
+        _check_depth(value[0], where, depth + 1)
 
 
 def _positive_int(value: object, what: str) -> int:
-    """A positive integer (numpy integers too); InvalidInputError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) <= 0:
-        raise InvalidInputError(f"{what} must be a positive integer, not {value!r}")
-    return int(value)
+    """A shot count (numpy integers too, at most MAX_SHOTS); InvalidInputError otherwise."""
+    return check_shots(value, what)
 
 
 def _positive_float(value: object, what: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidInputError(f"{what} must be a positive number, not {value!r}")
-    return float(value)
+    number = as_finite_float(value)  # None for 10**400 too (no OverflowError)
+    if number is None or number <= 0:
+        raise InvalidInputError(f"{what} must be a positive number, not {short_repr(value)}")
+    return number
 
 
 def _pub_items(pub: object, where: str, most: int) -> list[Any]:
@@ -211,6 +213,14 @@ def _options(options: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return check_json_params(options)
 
 
+def _default_shots(shots: int | None, options: Mapping[str, Any] | None) -> int:
+    if shots is not None:
+        return shots
+    if options is not None and options.get("default_shots") is not None:
+        return _positive_int(options["default_shots"], 'options["default_shots"]')
+    return DEFAULT_SHOTS
+
+
 def sampler_params(
     pubs: object,
     *,
@@ -218,28 +228,24 @@ def sampler_params(
     options: Mapping[str, Any] | None = None,
     support_qiskit: bool = False,
 ) -> dict[str, Any]:
-    """The params of a V2 sampler job; :class:`InvalidInputError` for any bad input."""
+    """The params of a V2 sampler job, in IBM's canonical form; :class:`InvalidInputError`
+    for any bad input. ``shots`` is the default of pubs that name none."""
     if shots is not None:
         shots = _positive_int(shots, "shots")
     if not isinstance(support_qiskit, bool):
         raise InvalidInputError("support_qiskit must be True or False")
+    clean = _options(options)
+    default = _default_shots(shots, clean)
     wire_pubs: list[list[Any]] = []
     for index, pub in enumerate(_pub_list(pubs, "sampler")):
         where = f"pubs[{index}]"
         items = _pub_items(pub, where, 3)
         circuit = _circuit(items[0], where)
         values, _shape = _parameter_values(items[1] if len(items) > 1 else None, circuit, where)
-        entry: list[Any] = [circuit.wire]
         pub_shots = items[2] if len(items) > 2 else None
-        if pub_shots is not None:
-            entry += [values, _positive_int(pub_shots, f"{where} shots")]
-        elif values is not None:
-            entry.append(values)
-        wire_pubs.append(entry)
+        count = default if pub_shots is None else _positive_int(pub_shots, f"{where} shots")
+        wire_pubs.append([circuit.wire, values, count])
     params: dict[str, Any] = {"pubs": wire_pubs, "version": 2, "support_qiskit": support_qiskit}
-    if shots is not None:
-        params["shots"] = shots
-    clean = _options(options)
     if clean is not None:
         params["options"] = clean
     return params
@@ -254,7 +260,7 @@ def _observable(value: object, where: str, qubits: list[int]) -> Any:
             raise InvalidInputError(f"{where}: {exc}") from exc
     if isinstance(value, str):
         _pauli(value, where, qubits)
-        return value
+        return {value: 1.0}
     if isinstance(value, Mapping):
         if not value:
             raise InvalidInputError(f"{where}: an observable needs at least one Pauli term")
@@ -265,15 +271,12 @@ def _observable(value: object, where: str, qubits: list[int]) -> Any:
             _pauli(label, where, qubits)
             if isinstance(coeff, complex) and coeff.imag == 0:
                 coeff = coeff.real
-            if (
-                isinstance(coeff, bool)
-                or not isinstance(coeff, numbers.Real)
-                or not math.isfinite(coeff)
-            ):
+            number = as_finite_float(coeff)  # None for 10**400 too (no OverflowError)
+            if number is None:
                 raise InvalidInputError(
-                    f"{where}: coefficient of {label} is {coeff!r}, not a real number"
+                    f"{where}: coefficient of {label} is {short_repr(coeff)}, not a real number"
                 )
-            out[label] = float(coeff)
+            out[label] = number
         return out
     raise InvalidInputError(
         f"{where}: an observable is a Pauli string, a {{pauli: coefficient}} dict or a "
@@ -298,7 +301,8 @@ def _observables(value: object, where: str, qubits: list[int], depth: int = 0) -
     """(wire form, shape) of a pub's observables."""
     if depth > MAX_NESTING:
         raise InvalidInputError(f"{where} observables are nested more than {MAX_NESTING} deep")
-    value = _plain(value)
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, list | tuple):
         if not value:
             raise InvalidInputError(f"{where}: the observables list is empty")
@@ -317,7 +321,9 @@ def estimator_params(
     options: Mapping[str, Any] | None = None,
     support_qiskit: bool = False,
 ) -> dict[str, Any]:
-    """The params of a V2 estimator job; :class:`InvalidInputError` for any bad input."""
+    """The params of a V2 estimator job, in IBM's canonical form; :class:`InvalidInputError`
+    for any bad input. ``precision`` is the default of pubs that name none (else ``null``:
+    the service's ``options["default_precision"]``)."""
     if precision is not None:
         precision = _positive_float(precision, "precision")
     if not isinstance(support_qiskit, bool):
@@ -331,20 +337,29 @@ def estimator_params(
         circuit = _circuit(items[0], where)
         qubits = [circuit.num_qubits] if circuit.num_qubits else []
         observables, obs_shape = _observables(items[1], where, qubits)
+        if len(obs_shape) > 1:
+            raise InvalidInputError(
+                f"{where}: observables of shape {obs_shape}; IBM's estimator model takes one "
+                "observable or a flat list of them (broadcast them against the parameter "
+                "values' last sweep axis, or split the pub)"
+            )
+        if qubits and qubits[0] < circuit.min_qubits:
+            raise InvalidInputError(
+                f"{where}: the circuit uses physical qubit ${circuit.min_qubits - 1}, but the "
+                f"Pauli strings act on {qubits[0]} qubits"
+            )
         values, values_shape = _parameter_values(
             items[2] if len(items) > 2 else None, circuit, where
         )
         _broadcast(obs_shape, values_shape, where)
-        entry: list[Any] = [circuit.wire, observables]
         pub_precision = items[3] if len(items) > 3 else None
-        if pub_precision is not None:
-            entry += [values, _positive_float(pub_precision, f"{where} precision")]
-        elif values is not None:
-            entry.append(values)
-        wire_pubs.append(entry)
+        chosen = (
+            precision
+            if pub_precision is None
+            else _positive_float(pub_precision, f"{where} precision")
+        )
+        wire_pubs.append([circuit.wire, observables, values, chosen])
     params: dict[str, Any] = {"pubs": wire_pubs, "version": 2, "support_qiskit": support_qiskit}
-    if precision is not None:
-        params["precision"] = float(precision)
     clean = _options(options)
     if clean is not None:
         params["options"] = clean

@@ -8,20 +8,27 @@
 * ``FILE`` defaults to the bundled seed (open a session, run a job, close it).
 * ``--input k=v`` gives a string, ``--input k:=<json>`` an inline JSON value and
   ``--input k=@file.json`` a JSON value read from a file. Repeat it for several inputs.
-* Without ``--emulator``, the inputs ``accessToken``, ``serviceCrn`` and ``apiVersion`` that
-  were not given come from the SDK's environment settings (``ClientConfig.from_env``):
-  ``QRUNTIME_ACCESS_TOKEN``, ``QISKIT_IBM_INSTANCE`` and ``QRUNTIME_API_VERSION`` (default:
-  the SDK's API version), when a credential and a CRN are both set, and only for inputs the
-  workflow declares. An API key is not exchanged: the document sends its own bearer token.
-* ``--emulator`` starts the in-process emulator, sends everything there, and fills the
-  seed's inputs that were not given: ``accessToken``/``serviceCrn`` from the emulator,
-  ``apiVersion`` (the SDK's default version), ``backend`` ``ibm_fez``, ``mode`` ``batch``,
-  ``programId`` ``sampler`` and a small Sampler ``params`` body.
+* Without ``--emulator``, the configuration is the SDK's, resolved as ``RuntimeClient()``
+  resolves it (``ClientConfig.load``: environment, saved qiskit account, config file), with
+  the ``accessToken``/``serviceCrn``/``apiVersion`` inputs given on the command line in the
+  place of its keyword arguments. It fills those inputs when the workflow declares them, and
+  its base URL (``QRUNTIME_BASE_URL``, or the CRN's region) replaces the servers of the
+  sources that are the Qiskit Runtime API (unless ``--server-url`` is given). An API key is
+  not exchanged: the document sends its own bearer token.
+* Inputs that need no account default to what ``demo`` uses: ``apiVersion`` the SDK's
+  default, ``backend`` ``ibm_fez``, ``mode`` ``batch``, ``programId`` ``sampler`` and a
+  one-pub Bell-pair ``params`` body (for ``sampler`` or ``estimator``).
+* ``--emulator`` starts the in-process emulator, sends everything there, and fills
+  ``accessToken``/``serviceCrn`` from it.
 
 stdout gets exactly one JSON document: the workflow's outputs (or, with ``--dry-run``, the
-planned requests). A failure prints one line on stderr naming the step, its status code and
-any session left open, and exits 1; an invalid document or input exits 2. No token is ever
-printed: outputs, plans and traces are masked.
+planned requests). A failure prints one line on stderr naming the step, its status code,
+IBM's error code and message when the service answered an error, the request (and so the
+host) when no answer came, and any session left open; it exits 1. An invalid document or
+input exits 2. When the workflow succeeded but closing its session stopped the job it
+submitted (the job is ``Cancelled``, or still ``Queued`` and so never to run), a warning
+says so and the exit status is 3 (``EXIT_JOB_STOPPED``). No token is ever printed: outputs,
+plans and traces are masked.
 """
 
 from __future__ import annotations
@@ -33,33 +40,58 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from qruntime_session import errors
+from qruntime_session import ClientConfig, JobStatus, RuntimeClient, errors
+from qruntime_session._config import DEFAULT_API_VERSION
+from qruntime_session._transport import Response, status_error
 
-from ._errors import DocumentError, WorkflowInputError
+from . import seed_path
+from ._errors import LEFT_OPEN, DocumentError, WorkflowInputError
 from ._model import ArazzoDocument, Workflow
 from ._openapi import load_document
-from ._runner import WorkflowExecutor, WorkflowResult
-from ._trace import Masker, secret_inputs
+from ._results import WorkflowResult
+from ._runner import WorkflowExecutor
+from ._trace import AttemptTrace, Masker, secret_inputs
 
-__all__ = ["parse_inputs", "register", "run_command"]
+__all__ = ["EXIT_JOB_STOPPED", "parse_inputs", "register", "run_command"]
+
+EXIT_JOB_STOPPED = 3
+"""The workflow succeeded, but closing its session stopped the job it submitted."""
 
 _BELL = (
     'OPENQASM 3.0; include "stdgates.inc"; bit[2] c; qubit[2] q; '
     "h q[0]; cx q[0], q[1]; c = measure q;"
 )
+_PARAMS: dict[str, dict[str, Any]] = {
+    # What `qruntime-session demo` sends: one Bell-pair pub.
+    "sampler": {"pubs": [[_BELL, None, 128]], "version": 2},
+    "estimator": {"pubs": [[_BELL, "ZZ"]], "version": 2},
+}
+# The seed's inputs the SDK configuration provides, and the ClientConfig field of each.
+_CONFIG_INPUTS = {
+    "accessToken": "access_token",
+    "serviceCrn": "service_crn",
+    "apiVersion": "api_version",
+}
+# A source whose server is one of these hosts (or a regional one) is the Qiskit Runtime API:
+# it is sent to the configured base URL.
+_RUNTIME_HOST = "quantum.cloud.ibm.com"
+_STOPPED = frozenset({JobStatus.QUEUED, JobStatus.CANCELLED})
 
 
-def _seed_defaults() -> dict[str, Any]:
-    from qruntime_session._config import DEFAULT_API_VERSION
-
-    return {
+def _seed_defaults(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults of the seed's inputs that need no account (what ``demo`` uses)."""
+    program = given.get("programId", "sampler")
+    defaults: dict[str, Any] = {
         "apiVersion": DEFAULT_API_VERSION,
         "backend": "ibm_fez",
         "mode": "batch",
         "programId": "sampler",
-        "params": {"pubs": [[_BELL, None, 128]], "version": 2},
     }
+    if isinstance(program, str) and program in _PARAMS:
+        defaults["params"] = _PARAMS[program]
+    return defaults
 
 
 def parse_inputs(items: list[str] | None) -> dict[str, Any]:
@@ -94,19 +126,34 @@ def parse_inputs(items: list[str] | None) -> dict[str, Any]:
     return values
 
 
-def _environment_inputs() -> dict[str, Any]:
-    """accessToken, serviceCrn and apiVersion from the SDK's environment settings, if complete."""
-    from qruntime_session._config import ClientConfig
+def _configuration(
+    inputs: Mapping[str, Any], declared: set[str]
+) -> tuple[ClientConfig | None, str | None]:
+    """The SDK's configuration, as ``RuntimeClient()`` resolves it: (config, why not).
 
-    try:
-        config = ClientConfig.from_env()
-    except errors.ConfigurationError:
-        return {}
-    return {
-        "accessToken": config.access_token,
-        "serviceCrn": config.service_crn,
-        "apiVersion": config.api_version,
+    The inputs given on the command line take the place of the SDK's keyword arguments, so
+    they win over the environment, the saved qiskit account and the config file.
+    """
+    explicit = {
+        field: inputs[name]
+        for name, field in _CONFIG_INPUTS.items()
+        if name in declared and isinstance(inputs.get(name), str)
     }
+    try:
+        return ClientConfig.load(**explicit), None
+    except errors.ConfigurationError as exc:
+        return None, str(exc)
+
+
+def _runtime_servers(documents: list[ArazzoDocument], base_url: str) -> dict[str, str]:
+    """``base_url`` for every source whose servers are the Qiskit Runtime API's."""
+    servers: dict[str, str] = {}
+    for document in documents:
+        for operation in document.operations.values():
+            host = urlsplit(operation.server_url or "").hostname or ""
+            if host == _RUNTIME_HOST or host.endswith("." + _RUNTIME_HOST):
+                servers[operation.source] = base_url
+    return servers
 
 
 def _declared(workflow: Workflow) -> set[str]:
@@ -131,21 +178,55 @@ def _error(line: str) -> None:
     sys.stderr.flush()
 
 
+def _warning(line: str) -> None:
+    sys.stderr.write("warning: " + " ".join(line.split()) + "\n")
+    sys.stderr.flush()
+
+
 async def _execute(
     args: argparse.Namespace, document: ArazzoDocument, inputs: dict[str, Any]
 ) -> int:
     workflow = document.workflow(args.workflow_id) if args.workflow_id else document.workflows[0]
     declared = _declared(workflow)
-    server_url: str | None = args.server_url
+    server_url: str | Mapping[str, str] | None = args.server_url
     if args.emulator:
-        from qruntime_session.emulator import run_emulator
+        from qruntime_session.emulator import run_emulator  # the emulator loads only here
 
         async with run_emulator() as emu:
             _fill(inputs, declared, {"accessToken": emu.token, "serviceCrn": emu.service_crn})
-            _fill(inputs, declared, _seed_defaults())
+            _fill(inputs, declared, _seed_defaults(inputs))
             return await _run_or_plan(args, document, workflow, inputs, server_url or emu.base_url)
-    _fill(inputs, declared, _environment_inputs())
-    return await _run_or_plan(args, document, workflow, inputs, server_url)
+    config, problem = _configuration(inputs, declared)
+    if config is not None and config.access_token is None and "accessToken" in declared:
+        problem = (
+            "it has an API key, which workflow run does not exchange for a token: the "
+            "document sends its own Authorization header; set QRUNTIME_ACCESS_TOKEN or "
+            "--input accessToken=…"
+        )
+    if config is not None:
+        _fill(
+            inputs,
+            declared,
+            {name: getattr(config, field) for name, field in _CONFIG_INPUTS.items()},
+        )
+        if server_url is None:
+            documents = [document, *document.arazzo_sources.values()]
+            server_url = _runtime_servers(documents, config.base_url) or None
+    _fill(inputs, declared, _seed_defaults(inputs))
+    wanted = declared & _CONFIG_INPUTS.keys()
+    if config is None and problem is not None and wanted and wanted <= inputs.keys():
+        # Given on the command line, yet the configuration is unusable (malformed).
+        _warning(
+            f"the SDK configuration was not used ({problem}); sending to the servers "
+            "the document names" + ("" if server_url is None else " or --server-url")
+        )
+    try:
+        return await _run_or_plan(args, document, workflow, inputs, server_url)
+    except WorkflowInputError as exc:
+        if problem is None:
+            raise
+        _error(f"{exc} (from the SDK configuration: {problem})")
+        return 2
 
 
 async def _run_or_plan(
@@ -153,7 +234,7 @@ async def _run_or_plan(
     document: ArazzoDocument,
     workflow: Workflow,
     inputs: dict[str, Any],
-    server_url: str | None,
+    server_url: str | Mapping[str, str] | None,
 ) -> int:
     masker = Masker()
     masker.add(secret_inputs(workflow.inputs, inputs))
@@ -166,24 +247,120 @@ async def _run_or_plan(
     if args.trace:
         _write_trace(Path(args.trace), result)
     if result.error is not None:
-        _error(masker.text(str(result.error)) + _attempts_note(result))
+        # The service's own words go right after the step's failure, before the left-open list.
+        head, marker, left_open = str(result.error).partition(LEFT_OPEN)
+        _error(masker.text(head + _failure_note(result) + marker + left_open))
         return 1
     for handled in result.handled_failures:
         code = f" (status {handled.status_code})" if handled.status_code is not None else ""
-        sys.stderr.write(
-            f"warning: step {handled.step_id!r} failed{code}; its {handled.action} action "
-            "handled it, so the workflow went on\n"
+        _warning(
+            f"step {handled.step_id!r} failed{code}; its {handled.action} action handled it, so "
+            "the workflow went on"
         )
     _write_json(masker.json(dict(result.outputs)))
-    return 0
+    stopped = await _jobs_stopped_by_close(result, inputs)
+    for job_id, status, close in stopped:
+        _warning(
+            f"job {job_id} is {status.value} after step {close.step_id!r} closed its session "
+            f"({close.request.method if close.request else 'close'}): the close "
+            f"{'stopped' if status is JobStatus.CANCELLED else 'stops'} a job that has not "
+            f"started (exit {EXIT_JOB_STOPPED})"
+        )
+    return EXIT_JOB_STOPPED if stopped else 0
 
 
-def _attempts_note(result: WorkflowResult) -> str:
-    """`` (N attempts)`` when the failed step never got an answer (connection or timeout)."""
+def _failure_note(result: WorkflowResult) -> str:
+    """What the service said (IBM's error code and message), or where a request went unanswered.
+
+    `` — AuthenticationError: code 401: …`` when the failed step's last answer is an error
+    status with a body; `` (POST https://host/…, N attempts)`` when it got no answer
+    (connection or timeout), so the host is always named.
+    """
     tried = [a for a in result.trace if a.step_id == result.failed_step]
-    if not tried or tried[-1].error_type not in {"connect", "timeout", "connection_lost"}:
+    if not tried:
         return ""
-    return f" ({len(tried)} attempt{'s' if len(tried) != 1 else ''})"
+    last = tried[-1]
+    if last.status is not None and last.status >= 400:
+        return _service_error(last)
+    if last.error_type not in {"connect", "timeout", "connection_lost"}:
+        return ""
+    where = f"{last.request.method} {last.request.url}, " if last.request is not None else ""
+    return f" ({where}{len(tried)} attempt{'s' if len(tried) != 1 else ''})"
+
+
+def _service_error(attempt: AttemptTrace) -> str:
+    """The SDK's reading of an error answer (already masked): its class, codes and message."""
+    assert attempt.status is not None
+    body = attempt.response_body
+    raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    response = Response(
+        method=attempt.request.method if attempt.request is not None else "",
+        url=attempt.request.url if attempt.request is not None else "",
+        status=attempt.status,
+        headers=dict(attempt.response_headers),
+        body=b"" if body is None else raw,
+        elapsed=attempt.elapsed,
+        attempts=1,
+    )
+    error = status_error(response)
+    detail = "; ".join(
+        f"code {e.code}: {e.message}" if e.code else (e.message or "") for e in error.errors
+    )
+    trace = f" (trace {error.trace_id})" if error.trace_id else ""
+    return f" — {type(error).__name__}: {detail or 'no error details in the answer'}{trace}"
+
+
+async def _jobs_stopped_by_close(
+    result: WorkflowResult, inputs: Mapping[str, Any]
+) -> list[tuple[str, JobStatus, AttemptTrace]]:
+    """The jobs the workflow submitted that its session close stopped (or will stop).
+
+    Applies when a step closed a session (a successful ``DELETE …/sessions/{id}/close``) and
+    the workflow has an output naming a job (``…jobId``) and the seed's credential inputs:
+    each such job's status is read through the SDK; ``Queued`` (the close cancels it) or
+    ``Cancelled`` means the close stopped it. A job already running completes.
+    """
+    close = next(
+        (
+            a
+            for a in result.trace
+            if a.success
+            and a.request is not None
+            and a.request.method == "DELETE"
+            and "/v1/sessions/" in a.request.url
+            and a.request.url.split("?", 1)[0].rstrip("/").endswith("/close")
+        ),
+        None,
+    )
+    jobs = [
+        value
+        for name, value in result.outputs.items()
+        if isinstance(value, str)
+        and value
+        and name.lower().replace("_", "").replace("-", "").endswith("jobid")
+    ]
+    token, crn = inputs.get("accessToken"), inputs.get("serviceCrn")
+    if close is None or close.request is None or not jobs:
+        return []
+    if not isinstance(token, str) or not isinstance(crn, str):
+        return []
+    base_url = close.request.url.split("/v1/sessions/", 1)[0]
+    version = inputs.get("apiVersion")
+    stopped: list[tuple[str, JobStatus, AttemptTrace]] = []
+    try:
+        async with RuntimeClient(
+            base_url=base_url,
+            access_token=token,
+            service_crn=crn,
+            api_version=version if isinstance(version, str) else None,
+        ) as client:
+            for job_id in jobs:
+                status = await client.job(job_id).status()
+                if status in _STOPPED:
+                    stopped.append((job_id, status, close))
+    except errors.QRuntimeError as exc:
+        _warning(f"could not check whether closing the session stopped the job: {exc}")
+    return stopped
 
 
 def _write_trace(path: Path, result: WorkflowResult) -> None:
@@ -200,8 +377,6 @@ def _write_trace(path: Path, result: WorkflowResult) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """The handler of ``workflow run`` (returns the exit status)."""
-    from . import seed_path
-
     try:
         inputs = parse_inputs(args.inputs)
         document = load_document(Path(args.file) if args.file else seed_path())
@@ -229,6 +404,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Run an Arazzo workflow (default: the bundled seed) and print its outputs as one "
             "JSON object. Inputs: --input name=text, name:=<json> or name=@file.json. "
+            "Credentials, the Service-CRN, the API version and the base URL come from the "
+            "SDK's configuration (QRUNTIME_BASE_URL, QRUNTIME_ACCESS_TOKEN or QISKIT_IBM_TOKEN, "
+            "QISKIT_IBM_INSTANCE, a saved qiskit account or the config file) unless given; "
+            "backend, mode, programId and params default to what `demo` sends. "
             "Secrets are masked in every output. See docs/workflows.md."
         ),
     )
@@ -244,7 +423,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="an input: name=text, name:=<json>, or name=@file.json (repeatable)",
     )
     run.add_argument(
-        "--server-url", help="API base URL replacing the OpenAPI servers (all sources)"
+        "--server-url",
+        help="API base URL replacing the OpenAPI servers of all sources (default: the "
+        "configured base URL for the Qiskit Runtime API's sources)",
     )
     run.add_argument(
         "--dry-run", action="store_true", help="print the planned requests; send nothing"
@@ -255,6 +436,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument(
         "--emulator",
         action="store_true",
-        help="run against an in-process emulator, filling credentials and the seed's defaults",
+        help="run against an in-process emulator, filling the credentials from it",
     )
     run.set_defaults(handler=run_command)

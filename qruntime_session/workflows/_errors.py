@@ -26,6 +26,7 @@ import attrs
 from qruntime_session import errors
 
 __all__ = [
+    "LEFT_OPEN",
     "DocumentError",
     "ExpressionError",
     "MissingExtraError",
@@ -37,6 +38,9 @@ __all__ = [
     "WorkflowFailedError",
     "WorkflowInputError",
 ]
+
+LEFT_OPEN = "; resources possibly left open: "
+"""What a failure message says before the resources a failed run left open."""
 
 
 @attrs.frozen
@@ -157,7 +161,7 @@ class WorkflowFailedError(WorkflowError):
         self.left_open = tuple(left_open)
         sessions = [r.value for r in self.left_open]
         if sessions:
-            message += "; resources possibly left open: " + ", ".join(
+            message += LEFT_OPEN + ", ".join(
                 f"{r.output}={r.value} (from step {r.step_id})" for r in self.left_open
             )
         super().__init__(

@@ -1,6 +1,6 @@
 """The typed, validated form of an Arazzo 1.0.x document (frozen attrs classes).
 
-Instances are built only by :mod:`._validate` after the raw data passed every check, so the
+Instances are built only by :mod:`._validation` after the raw data passed every check, so the
 runner can rely on them: targets are exclusive, references resolve, ids are unique.
 Every object keeps ``where``, its path in the document (``workflows[0].steps[1]``), for
 diagnostics.

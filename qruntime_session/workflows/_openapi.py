@@ -33,7 +33,7 @@ from ._model import (
     Workflow,
     merged_parameters,
 )
-from ._validate import build_document, split_qualified
+from ._validation import build_document, split_qualified
 
 __all__ = ["load_document", "parse_operation_path", "resolve_sources"]
 

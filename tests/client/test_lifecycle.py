@@ -275,7 +275,7 @@ async def test_waiting_on_500_jobs_costs_o1_requests_per_poll() -> None:
                     polls.append(p)
                     if p.polls == 1:  # after the first poll, everything finishes
                         for job in jobs:
-                            emu.finish_job(job.id)
+                            emu.finish_job(job.id, JobOutcome.completed())
 
                 infos = await session.wait_all(progress=progress)
         assert len(infos) == 500

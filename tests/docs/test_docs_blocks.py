@@ -4,7 +4,9 @@ Each block is a complete program, run in a subprocess whose environment points t
 fresh in-process emulator (``QRUNTIME_BASE_URL``, ``QRUNTIME_ACCESS_TOKEN``,
 ``QRUNTIME_API_KEY``, ``QRUNTIME_IAM_URL``, ``QISKIT_IBM_INSTANCE``; jobs queue and run for
 50 ms). A block that defines ``test_*`` functions is run by pytest instead. A block fenced
-```` ```python fragment ```` is deliberately incomplete: it is reported as skipped.
+```` ```python fragment ```` is deliberately incomplete: it is reported as skipped. A block
+fenced with a ``title="path"`` is one file of a larger example, run together with the other
+files of its page by its own test (``test_plugin_examples.py``), so it is not collected here.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def _blocks() -> list[Any]:
     for document in DOCUMENTS:
         text = document.read_text(encoding="utf-8")
         for match in FENCE.finditer(text):
+            if "title=" in match.group(1):
+                continue  # one file of a multi-file example (test_plugin_examples.py)
             line = text.count("\n", 0, match.start()) + 1
             name = f"{document.relative_to(ROOT)}:{line}"
             marks = []

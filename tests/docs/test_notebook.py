@@ -1,11 +1,18 @@
-"""docs/examples/quickstart.ipynb runs on a real kernel against the emulator, and a kernel
-interrupt in the middle of a session closes that session."""
+"""docs/examples/quickstart.ipynb runs on a real kernel -- against the user's configuration
+when there is one, and from an empty environment (it then starts an in-process emulator) --
+and a kernel interrupt in the middle of a session closes that session."""
 
 from __future__ import annotations
 
 import ast
 import asyncio
 import concurrent.futures
+import contextlib
+import importlib.util
+import os
+import shlex
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +24,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from qruntime_session import RuntimeClient
 from qruntime_session.emulator import Emulator, EmulatorConfig, run_emulator
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "docs" / "examples" / "quickstart.ipynb"
@@ -115,25 +123,137 @@ def _stdout(cell: Any) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
 
 
+def _printed_lines(notebook: Any) -> list[str]:
+    printed = "".join(_stdout(cell) for cell in notebook.cells if cell.cell_type == "code")
+    return printed.splitlines()
+
+
+def _counts(lines: list[str]) -> dict[str, int]:
+    job_line = next(line for line in lines if line.startswith("job ") and " counts " in line)
+    counts: dict[str, int] = ast.literal_eval(job_line.split(" counts ", 1)[1])
+    return counts
+
+
+def _errors(notebook: Any) -> list[Any]:
+    return [
+        o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
+
+
+def test_quickstart_notebook_runs_from_an_empty_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No QRUNTIME_*/QISKIT_* variable, no saved account, no config file: the set-up cell says
+    so and starts an emulator in the kernel; the rest runs as written."""
+    for name in list(os.environ):
+        if name.startswith(("QRUNTIME_", "QISKIT_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.qiskit/qiskit-ibm.json, no ~/.config
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(notebook, timeout=180, kernel_name="python3").execute()
+    assert not _errors(notebook)
+    lines = _printed_lines(notebook)
+    assert lines[0].startswith("No usable configuration (no ")
+    assert lines[1] == "Starting a local emulator of the Runtime API in this kernel instead."
+    counts = _counts(lines)
+    assert sum(counts.values()) == 1024
+    # the device is simulated with the noise its calibration data implies: mostly 00 and 11
+    assert counts.get("00", 0) + counts.get("11", 0) >= 0.9 * 1024
+    values = next(line for line in lines if " expectation values " in line)
+    zz, xx, zi = ast.literal_eval(values.split(" expectation values ", 1)[1])
+    assert zz == pytest.approx(1.0, abs=0.1)
+    assert xx == pytest.approx(1.0, abs=0.1)
+    assert zi == pytest.approx(0.0, abs=0.1)
+    assert any(line.startswith("session ") and line.endswith(" closed") for line in lines)
+    shown = [o["data"]["text/html"] for c in notebook.cells for o in c.get("outputs", [])
+             if "text/html" in o.get("data", {})]
+    assert [view.split("</strong>")[0].rsplit(">", 1)[1] for view in shown] == [
+        "Session", "Job", "PrimitiveResult: 1 pub"
+    ]
+    histogram = [o for c in notebook.cells for o in c.get("outputs", []) if "data" in o]
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert any("image/png" in o["data"] for o in histogram)
+    else:
+        assert any(line.startswith("matplotlib is not installed") for line in lines)
+
+
+def test_the_notebook_uses_the_primitives_and_isa_circuits() -> None:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "run_sampler(" in code
+    assert "run_estimator(" in code
+    assert "submit_job(" not in code
+    for gate in (" h ", " cx ", "h q", "cx q"):  # only ibm_fez's basis: cz, id, rz, sx, x
+        assert gate not in code
+    setups = [c for c in notebook.cells if c.cell_type == "markdown" and "Set-up cell" in c.source]
+    assert len(setups) == 1
+
+
+@contextlib.contextmanager
+def emulator_process() -> Iterator[dict[str, str]]:
+    """``qruntime-session emulator`` in its own process; yields the variables it exports.
+
+    A process, not a thread of this one: the emulator simulates circuits with qiskit in
+    worker threads, and qiskit objects made in a thread that has ended have crashed (SIGSEGV)
+    a later test's qiskit calls in this process.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QRUNTIME_", "QISKIT_"))}
+    command = [sys.executable, "-m", "qruntime_session", "emulator", "--port", "0",
+               "--queue-seconds", "0.05", "--run-seconds", "0.05"]
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    try:
+        assert server.stdout is not None
+        exports: dict[str, str] = {}
+        for line in server.stdout:
+            if line.startswith("export "):
+                name, _, value = shlex.split(line[len("export ") :])[0].partition("=")
+                exports[name] = value
+            if line.startswith("Press Ctrl+C"):
+                break
+        yield exports
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+async def _session_and_jobs(exports: dict[str, str], session_id: str) -> tuple[str, list[Any]]:
+    async with RuntimeClient(
+        base_url=exports["QRUNTIME_BASE_URL"],
+        access_token=exports["QRUNTIME_ACCESS_TOKEN"],
+        service_crn=exports["QISKIT_IBM_INSTANCE"],
+    ) as client:
+        response = await client.transport.request("GET", f"/v1/sessions/{session_id}")
+        return response.json()["state"], await client.list_jobs()
+
+
 def test_quickstart_notebook_runs_and_prints_counts(
     kernel_env: Callable[[dict[str, str]], None],
 ) -> None:
+    """With the user's configuration (here: the variables the emulator command exports)."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    with ThreadedEmulator(EmulatorConfig(queue_seconds=0.05, run_seconds=0.05)) as server:
-        kernel_env(server.environment())
+    with emulator_process() as exports:
+        kernel_env(exports)
         NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
-        sessions = server.call(lambda emu: emu.session_ids)
-        states = [server.call(lambda emu, s=s: emu.session(s)["state"]) for s in sessions]
-    printed = "".join(_stdout(cell) for cell in notebook.cells if cell.cell_type == "code")
-    lines = printed.splitlines()
-    job_line = next(line for line in lines if line.startswith("job "))
-    counts = ast.literal_eval(job_line.split(" counts ", 1)[1])
+        lines = _printed_lines(notebook)
+        closed = [line for line in lines if line.startswith("session ")]
+        assert len(closed) == 1
+        session_id = closed[0].split()[1]
+        state, jobs = asyncio.run(_session_and_jobs(exports, session_id))
+    assert lines[0] == f"Using your configuration: {exports['QRUNTIME_BASE_URL']}"
+    counts = _counts(lines)
     assert sum(counts.values()) == 1024
-    assert set(counts) <= {"00", "11"}  # the sim extra simulates the Bell pair
-    (session_id,) = sessions
-    assert f"session {session_id} closed" in lines
-    assert states == ["closed"]
-    assert not any(o.get("output_type") == "error" for c in notebook.cells for o in c.get("outputs", []))
+    # the sim extra simulates the Bell pair, with the device's noise: mostly 00 and 11
+    assert counts.get("00", 0) + counts.get("11", 0) >= 0.9 * 1024
+    assert closed == [f"session {session_id} closed"]
+    assert state == "closed"
+    assert sorted(job.program_id for job in jobs) == ["estimator", "sampler"]
+    assert {job.session_id for job in jobs} == {session_id}
+    assert not _errors(notebook)
 
 
 INTERRUPTED_CELL = """\

@@ -21,7 +21,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 def config(clock: ManualClock) -> EmulatorConfig:
     """Default emulator settings on the manual clock (jobs finish when first observed)."""
-    return EmulatorConfig(clock=clock)
+    return EmulatorConfig(clock=clock, noise=False)
 
 
 @pytest.fixture

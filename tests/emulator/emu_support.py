@@ -99,19 +99,19 @@ class Client:
             )
 
     async def create_session(self, **body: Any) -> dict[str, Any]:
-        """POST /v1/sessions (mode dedicated, backend ibm_test unless overridden) -> body."""
+        """POST /v1/sessions (mode dedicated, backend ibm_fez unless overridden) -> body."""
         reply = await self.call(
-            "POST", "/v1/sessions", json_body={"mode": "dedicated", "backend": "ibm_test", **body}
+            "POST", "/v1/sessions", json_body={"mode": "dedicated", "backend": "ibm_fez", **body}
         )
         assert reply.status == 200, reply.text
         result: dict[str, Any] = reply.body
         return result
 
     async def create_job(self, **body: Any) -> dict[str, Any]:
-        """POST /v1/jobs (sampler on ibm_test, one pub unless overridden) -> body."""
+        """POST /v1/jobs (sampler on ibm_fez, one pub unless overridden) -> body."""
         payload = {
             "program_id": "sampler",
-            "backend": "ibm_test",
+            "backend": "ibm_fez",
             "params": {"pubs": [["OPENQASM 3.0; bit[2] c;", {}, 100]], "version": 2},
             **body,
         }

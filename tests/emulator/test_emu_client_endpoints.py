@@ -11,7 +11,7 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
-from qruntime_session.emulator import EmulatorConfig, ManualClock, run_emulator
+from qruntime_session.emulator import EmulatorConfig, JobOutcome, ManualClock, run_emulator
 from qruntime_session.emulator._account import INSTANCE_NAME, PLAN_ID
 from qruntime_session.emulator._backends import calibration_id
 from qruntime_session.emulator._pubs import read_pubs, twirled_shots
@@ -22,6 +22,8 @@ from .emu_support import Client, assert_ibm_error
 async def test_delete_job(api: Client) -> None:
     """DELETE /v1/jobs/{id}: 400 while pending, 204 once finished, then the job is gone."""
     job_id = (await api.create_job())["id"]
+    if api.emu.job(job_id)["status"] in ("Queued", "Running"):
+        api.emu.finish_job(job_id, JobOutcome.failed("boom"))
     assert (await api.call("DELETE", f"/v1/jobs/{job_id}")).status == 204
     assert_ibm_error(await api.call("GET", f"/v1/jobs/{job_id}"), 404)
     assert_ibm_error(await api.call("DELETE", f"/v1/jobs/{job_id}"), 404)

@@ -11,7 +11,7 @@ from qruntime_session.emulator import Emulator, EmulatorConfig, ManualClock, run
 
 from .emu_support import Client, assert_ibm_error
 
-JOB = {"program_id": "sampler", "backend": "ibm_test"}
+JOB = {"program_id": "sampler", "backend": "ibm_fez"}
 
 
 async def test_nth_call_answers_injected_status_and_headers(api: Client, emu: Emulator) -> None:

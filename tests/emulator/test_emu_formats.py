@@ -23,7 +23,9 @@ from .emu_support import Client
 
 BELL = (
     'OPENQASM 3.0; include "stdgates.inc"; bit[2] c; qubit[2] q; '
-    "h q[0]; cx q[0], q[1]; c = measure q;"
+    # A Bell pair in ibm_fez's basis (cz id rz sx x): h = rz(pi/2) sx rz(pi/2), cx = h cz h.
+    "rz(pi/2) q[0]; sx q[0]; rz(pi/2) q[0]; rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1]; "
+    "cz q[0], q[1]; rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1]; c = measure q;"
 )
 
 
@@ -36,7 +38,7 @@ async def _result(api: Client, program_id: str, params: dict[str, Any]) -> str:
 
 def _qpy_envelope(circuit: QuantumCircuit) -> dict[str, str]:
     buffer = io.BytesIO()
-    qpy.dump(circuit, buffer)
+    qpy.dump(circuit, buffer, version=17)
     packed = base64.b64encode(zlib.compress(buffer.getvalue())).decode()
     return {"__type__": "QuantumCircuit", "__value__": packed}
 
@@ -121,11 +123,18 @@ async def test_qpy_circuits_registers_and_parameter_sweeps(api: Client) -> None:
     theta = Parameter("theta")
     circuit = QuantumCircuit(QuantumRegister(9, "q"), ClassicalRegister(9, "wide"))
     circuit.add_register(ClassicalRegister(1, "flag"))
-    circuit.rx(theta, 0)
+    # rx(theta) in the device's basis: h rz(theta) h, with h = rz(pi/2) sx rz(pi/2).
+    for gate in ("h", "rz", "h"):
+        if gate == "rz":
+            circuit.rz(theta, 0)
+        else:
+            circuit.rz(np.pi / 2, 0)
+            circuit.sx(0)
+            circuit.rz(np.pi / 2, 0)
     circuit.measure(range(9), range(9))
     circuit.measure(0, 9)
     buffer = io.BytesIO()
-    qpy.dump(circuit, buffer)
+    qpy.dump(circuit, buffer, version=17)
     plain = base64.b64encode(buffer.getvalue()).decode()
     sweep = [[0.0], [np.pi], [0.0]]
     params = {
@@ -150,7 +159,11 @@ async def test_qpy_circuits_registers_and_parameter_sweeps(api: Client) -> None:
 
 async def test_estimator_formats(api: Client) -> None:
     """Estimator: evs/stds/ensemble_standard_error shaped like the observables, both formats."""
-    circuit = 'OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; h q[0]; cx q[0], q[1];'
+    circuit = (
+        'OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; rz(pi/2) q[0]; sx q[0]; '
+        "rz(pi/2) q[0]; rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1]; cz q[0], q[1]; "
+        "rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1];"
+    )
     pubs = [[circuit, [["ZZ", "XX"], ["ZI", {"ZZ": 0.5, "II": 1}]]]]
     plain = json.loads(await _result(api, "estimator", {"pubs": pubs, "version": 2}))
     data = plain["results"][0]["data"]

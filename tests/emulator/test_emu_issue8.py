@@ -14,7 +14,7 @@ DEEP = "[" * 100_000 + "]" * 100_000
 
 
 async def test_mode_of_the_wrong_type_is_a_400(api: Client) -> None:
-    reply = await api.call("POST", "/v1/sessions", json_body={"mode": {}, "backend": "ibm_test"})
+    reply = await api.call("POST", "/v1/sessions", json_body={"mode": {}, "backend": "ibm_fez"})
     assert_ibm_error(reply, 400)
 
 
@@ -22,7 +22,7 @@ async def test_log_level_of_the_wrong_type_is_a_400(api: Client) -> None:
     reply = await api.call(
         "POST",
         "/v1/jobs",
-        json_body={"program_id": "sampler", "backend": "ibm_test", "params": {}, "log_level": []},
+        json_body={"program_id": "sampler", "backend": "ibm_fez", "params": {}, "log_level": []},
     )
     assert_ibm_error(reply, 400)
 

@@ -20,7 +20,9 @@ from .emu_support import Client, assert_ibm_error
 
 BELL = (
     'OPENQASM 3.0; include "stdgates.inc"; bit[2] c; qubit[2] q; '
-    "h q[0]; cx q[0], q[1]; c = measure q;"
+    # A Bell pair in ibm_fez's basis (cz id rz sx x): h = rz(pi/2) sx rz(pi/2), cx = h cz h.
+    "rz(pi/2) q[0]; sx q[0]; rz(pi/2) q[0]; rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1]; "
+    "cz q[0], q[1]; rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1]; c = measure q;"
 )
 
 
@@ -30,7 +32,7 @@ async def test_create_job_answers_id_backend_and_session(api: Client) -> None:
     created = await api.create_job(session_id=session["id"])
     assert set(created) == {"id", "backend", "session_id"}
     assert re.fullmatch(r"[0-9a-v]{20}", created["id"])
-    assert created["backend"] == "ibm_test"
+    assert created["backend"] == "ibm_fez"
     assert created["session_id"] == session["id"]
     alone = await api.create_job()
     assert set(alone) == {"id", "backend"}
@@ -43,7 +45,7 @@ async def test_job_completes_when_first_observed(api: Client, clock: ManualClock
     assert job["status"] == "Completed"
     assert job["state"] == {"status": "Completed"}
     assert job["program"] == {"id": "sampler"}
-    assert job["backend"] == "ibm_test"
+    assert job["backend"] == "ibm_fez"
     assert job["created"] == isoformat(clock.now())
     assert job["cost"] == 60
     assert job["tags"] == ["a", "b"]
@@ -82,7 +84,7 @@ async def test_create_job_validates_body(
     api: Client, emu: Emulator, change: dict[str, Any]
 ) -> None:
     """Invalid job bodies answer 400 with an IBM error body and create nothing."""
-    body: dict[str, Any] = {"program_id": "sampler", "backend": "ibm_test"}
+    body: dict[str, Any] = {"program_id": "sampler", "backend": "ibm_fez"}
     body.update(change)
     body = {key: value for key, value in body.items() if value is not None}
     reply = await api.call("POST", "/v1/jobs", json_body=body)
@@ -99,7 +101,7 @@ async def test_create_job_accepts_limits_and_unknown_fields(api: Client, emu: Em
         "/v1/jobs",
         json_body={
             "program_id": "sampler",
-            "backend": "ibm_test",
+            "backend": "ibm_fez",
             "tags": ["x" * 86] * 8,
             "start_session": False,
             "hgp": "ignored",
@@ -110,7 +112,7 @@ async def test_create_job_accepts_limits_and_unknown_fields(api: Client, emu: Em
     long_id = await api.call(
         "POST",
         "/v1/jobs",
-        json_body={"program_id": "sampler", "backend": "ibm_test", "session_id": "s" * 36},
+        json_body={"program_id": "sampler", "backend": "ibm_fez", "session_id": "s" * 36},
     )
     assert_ibm_error(long_id, 404, "not_found")
     assert len(emu.job_ids) == 1
@@ -125,13 +127,13 @@ async def test_unknown_backend_is_404_when_backends_configured(
         "POST", "/v1/jobs", json_body={"program_id": "sampler", "backend": "ibm_other"}
     )
     assert_ibm_error(reply, 404, "1007")
-    assert (await client.create_job(backend="ibm_test"))["backend"] == "ibm_test"
+    assert (await client.create_job(backend="ibm_fez"))["backend"] == "ibm_fez"
 
 
 @pytest.fixture
 async def http_client_emulator(api: Client, clock: ManualClock) -> Any:
-    """A second emulator that knows only the backend ibm_test."""
-    async with run_emulator(EmulatorConfig(clock=clock, backends=("ibm_test",))) as other:
+    """A second emulator that knows only the backend ibm_fez."""
+    async with run_emulator(EmulatorConfig(clock=clock, backends=("ibm_fez",))) as other:
         yield Client(api.http, other), other
 
 
@@ -291,7 +293,11 @@ async def test_sampler_default_shots(api: Client) -> None:
 
 async def test_results_of_estimator_job(api: Client) -> None:
     """Estimator results give evs/stds shaped like each pub's observables."""
-    circuit = 'OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; h q[0]; cx q[0], q[1];'
+    circuit = (
+        'OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; rz(pi/2) q[0]; sx q[0]; '
+        "rz(pi/2) q[0]; rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1]; cz q[0], q[1]; "
+        "rz(pi/2) q[1]; sx q[1]; rz(pi/2) q[1];"
+    )
     created = await api.create_job(
         program_id="estimator",
         params={
@@ -321,10 +327,11 @@ async def test_results_differ_between_jobs(api: Client) -> None:
 
 
 async def test_generic_program_result(api: Client) -> None:
-    """Other programs answer a small generic result naming the job and program."""
-    created = await api.create_job(program_id="noise-learner", params={"circuits": []})
+    """Programs without a model here answer a small generic result naming the job and program
+    (the executor and noise-learner have their own: test_emu_programs.py)."""
+    created = await api.create_job(program_id="calibrate", params={"circuits": []})
     body = (await api.call("GET", f"/v1/jobs/{created['id']}/results")).body
-    assert body["program_id"] == "noise-learner"
+    assert body["program_id"] == "calibrate"
     assert body["job_id"] == created["id"]
     assert len(body["params_sha256"]) == 64
 
@@ -374,7 +381,7 @@ async def test_exclude_params_and_private_jobs(api: Client) -> None:
         "/v1/jobs",
         json_body={
             "program_id": "sampler",
-            "backend": "ibm_test",
+            "backend": "ibm_fez",
             "private": True,
             "params": {"pubs": [[BELL]]},
         },
@@ -411,7 +418,7 @@ async def test_metrics_shape_and_caller(api: Client) -> None:
         "/v1/jobs",
         json_body={
             "program_id": "sampler",
-            "backend": "ibm_test",
+            "backend": "ibm_fez",
             "params": {"pubs": [[BELL, {}, 10]]},
         },
         headers={"X-Qx-Client-Application": "qiskit/2.2.1/demo"},
@@ -438,7 +445,7 @@ async def test_rate_limit_answers_429_with_1202(api: Client, clock: ManualClock)
         clock.advance(20)
         await client.create_job()
         refused = await client.call(
-            "POST", "/v1/jobs", json_body={"program_id": "sampler", "backend": "ibm_test"}
+            "POST", "/v1/jobs", json_body={"program_id": "sampler", "backend": "ibm_fez"}
         )
         assert_ibm_error(refused, 429, "1202")
         assert refused.headers["Retry-After"] == "40"

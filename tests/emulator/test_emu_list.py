@@ -28,7 +28,10 @@ async def _make_jobs(api: Client, emu: Emulator, clock: ManualClock) -> dict[str
     made: dict[str, str] = {}
     plans: list[tuple[str, dict[str, Any]]] = [
         ("sampler_a", {"tags": ["exp", "a"]}),
-        ("estimator", {"program_id": "estimator", "backend": "ibm_b", "params": {"pubs": []}}),
+        (
+            "estimator",
+            {"program_id": "estimator", "backend": "ibm_kingston", "params": {"pubs": []}},
+        ),
         ("in_session", {"session_id": session["id"], "tags": ["exp"]}),
         ("queued", {}),
     ]
@@ -72,7 +75,7 @@ async def test_list_filters(api: Client, emu: Emulator, clock: ManualClock) -> N
         made["in_session"],
     }
     assert await _ids(api, program="estimator") == [made["estimator"]]
-    assert await _ids(api, backend="ibm_b") == [made["estimator"]]
+    assert await _ids(api, backend="ibm_kingston") == [made["estimator"]]
     reply = await api.call("GET", "/v1/jobs", params=[("tags", "exp"), ("tags", "a")])
     assert [job["id"] for job in reply.body["jobs"]] == [made["sampler_a"]]
     assert set(await _ids(api, tags="exp")) == {made["sampler_a"], made["in_session"]}

@@ -175,7 +175,9 @@ async def test_every_answer_conforms_to_the_spec(api: Client, emu: Emulator) -> 
     session = (
         await check(
             "create_session",
-            await api.call("POST", "/v1/sessions", json_body={"mode": "batch", "backend": "b"}),
+            await api.call(
+                "POST", "/v1/sessions", json_body={"mode": "batch", "backend": "ibm_kingston"}
+            ),
         )
     ).body
     await check("create_session", await api.call("POST", "/v1/sessions", json_body={}))
@@ -191,7 +193,7 @@ async def test_every_answer_conforms_to_the_spec(api: Client, emu: Emulator) -> 
     )
     job_body = {
         "program_id": "sampler",
-        "backend": "b",
+        "backend": "ibm_kingston",
         "session_id": sid,
         "params": sampler,
         "tags": ["t"],
@@ -211,11 +213,13 @@ async def test_every_answer_conforms_to_the_spec(api: Client, emu: Emulator) -> 
             await api.call(
                 "POST",
                 "/v1/jobs",
-                json_body={"program_id": "estimator", "backend": "b", "private": True},
+                json_body={"program_id": "estimator", "backend": "ibm_kingston", "private": True},
             ),
         )
     ).body
-    await check("create_job", await api.call("POST", "/v1/jobs", json_body={"backend": "b"}))
+    await check(
+        "create_job", await api.call("POST", "/v1/jobs", json_body={"backend": "ibm_kingston"})
+    )
     await check(
         "create_job",
         await api.call("POST", "/v1/jobs", json_body={**job_body, "session_id": "gone"}),
@@ -239,7 +243,7 @@ async def test_every_answer_conforms_to_the_spec(api: Client, emu: Emulator) -> 
         assert ("__type__" in reply.body) is flag
     estimator = {
         "program_id": "estimator",
-        "backend": "b",
+        "backend": "ibm_kingston",
         "params": {"pubs": [["OPENQASM 3.0; qubit[2] q;", ["ZZ", {"XX": 0.5}]]], "version": 2},
     }
     made = (await check("create_job", await api.call("POST", "/v1/jobs", json_body=estimator))).body
@@ -312,7 +316,7 @@ async def test_checker_rejects_undeclared_fields_and_statuses() -> None:
     """The conformance checker fails on an extra field, a wrong type or an undeclared status."""
     checker = ResponseChecker()
     good = (
-        '{"id": "abc", "backend": "b", "status": "Queued", "state": {"status": "Queued"},'
+        '{"id": "abc", "backend": "ibm_kingston", "status": "Queued", "state": {"status": "Queued"},'
         ' "program": {"id": "sampler"}, "created": "2026-01-01T00:00:00.000Z", "cost": 1}'
     )
     checker.check("get_job", Reply(200, {}, good, "application/json"))

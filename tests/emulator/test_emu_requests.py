@@ -37,7 +37,7 @@ async def test_request_log_records_everything(api: Client, emu: Emulator) -> Non
         "create_session",
         200,
     )
-    assert first.body == {"mode": "batch", "backend": "ibm_test"}
+    assert first.body == {"mode": "batch", "backend": "ibm_fez"}
     assert first.headers["service-crn"] == emu.service_crn
     assert first.headers["IBM-API-Version"] == API_VERSION
     assert (second.operation, second.query.getall("tags"), second.query["limit"]) == (

@@ -24,7 +24,7 @@ def _job(store: Store, session_id: str | None = None) -> str:
     return store.create_job(
         program_id="sampler",
         backend="ibm_fez",
-        params={},
+        params={"pubs": []},
         session_id=session_id,
     ).id
 
@@ -115,7 +115,7 @@ def test_max_ttl_expiry_is_scheduled_once_and_cancels_queued_jobs() -> None:
 def test_many_jobs_end_at_their_own_instants() -> None:
     """Thousands of due jobs: each ends at its scheduled time, and nothing stays queued up."""
     clock = ManualClock()
-    store = _store(clock, queue_seconds=1.0, run_seconds=1.0)
+    store = _store(clock, queue_seconds=1.0, run_seconds=1.0, jobs_per_device=None)
     created = {}
     for _ in range(2000):
         created[_job(store)] = clock.now()
@@ -164,7 +164,7 @@ async def test_request_log_is_a_ring_buffer() -> None:
             await api.call("GET", "/v1/versions")
         log = emu.requests
         assert [r.operation for r in log] == ["create_session", "create_session", "get_versions"]
-        assert log[0].body == {"mode": "dedicated", "backend": "ibm_test"}
+        assert log[0].body == {"mode": "dedicated", "backend": "ibm_fez"}
         assert log[-1].body is None
 
 

@@ -18,9 +18,9 @@ def config(clock: ManualClock) -> EmulatorConfig:
 
 async def test_create_and_get_session_fields(api: Client, clock: ManualClock) -> None:
     """A new session is open, accepting, with IBM's defaults and one 'open' timestamp."""
-    created = await api.create_session(mode="batch", backend="ibm_kyiv")
+    created = await api.create_session(mode="batch", backend="ibm_marrakesh")
     assert created["mode"] == "batch"
-    assert created["backend_name"] == "ibm_kyiv"
+    assert created["backend_name"] == "ibm_marrakesh"
     assert created["state"] == "open"
     assert created["state_reason"] == "session_created"
     assert created["accepting_jobs"] is True
@@ -53,7 +53,7 @@ async def test_create_session_honours_ttls_and_backend_name(api: Client) -> None
 @pytest.mark.parametrize(
     "body",
     [
-        {"backend": "ibm_test"},
+        {"backend": "ibm_fez"},
         {"mode": "exclusive"},
         {"mode": "batch", "max_ttl": 0},
         {"mode": "batch", "max_ttl": "600"},
@@ -179,7 +179,7 @@ async def test_closed_session_rejects_jobs_with_1217(api: Client, emu: Emulator)
     reply = await api.call(
         "POST",
         "/v1/jobs",
-        json_body={"program_id": "sampler", "backend": "ibm_test", "session_id": session["id"]},
+        json_body={"program_id": "sampler", "backend": "ibm_fez", "session_id": session["id"]},
     )
     assert_ibm_error(reply, 409, "1217")
     assert reply.body["errors"][0]["message"] == "Session has been closed."
@@ -195,7 +195,7 @@ async def test_draining_session_rejects_jobs_with_1217(api: Client, emu: Emulato
     reply = await api.call(
         "POST",
         "/v1/jobs",
-        json_body={"program_id": "sampler", "backend": "ibm_test", "session_id": session["id"]},
+        json_body={"program_id": "sampler", "backend": "ibm_fez", "session_id": session["id"]},
     )
     assert_ibm_error(reply, 409, "1217")
     assert emu.job_ids == [kept["id"]]
@@ -210,7 +210,7 @@ async def test_closed_session_status_is_configurable(api: Client, clock: ManualC
         reply = await client.call(
             "POST",
             "/v1/jobs",
-            json_body={"program_id": "sampler", "backend": "ibm_test", "session_id": session["id"]},
+            json_body={"program_id": "sampler", "backend": "ibm_fez", "session_id": session["id"]},
         )
     assert_ibm_error(reply, 400, "1217")
 
@@ -220,7 +220,7 @@ async def test_job_into_unknown_session_is_404(api: Client, emu: Emulator) -> No
     reply = await api.call(
         "POST",
         "/v1/jobs",
-        json_body={"program_id": "sampler", "backend": "ibm_test", "session_id": "missing"},
+        json_body={"program_id": "sampler", "backend": "ibm_fez", "session_id": "missing"},
     )
     assert_ibm_error(reply, 404, "not_found")
     assert emu.job_ids == []
@@ -228,11 +228,11 @@ async def test_job_into_unknown_session_is_404(api: Client, emu: Emulator) -> No
 
 async def test_job_backend_must_match_session_backend(api: Client) -> None:
     """A job for another backend than its session's answers 400."""
-    session = await api.create_session(backend="ibm_a")
+    session = await api.create_session(backend="ibm_fez")
     reply = await api.call(
         "POST",
         "/v1/jobs",
-        json_body={"program_id": "sampler", "backend": "ibm_b", "session_id": session["id"]},
+        json_body={"program_id": "sampler", "backend": "ibm_kingston", "session_id": session["id"]},
     )
     assert_ibm_error(reply, 400, "bad_request")
 
@@ -249,7 +249,7 @@ async def test_session_goes_active_inactive_and_active_again(
     started = clock.now()
     active = await api.session(session["id"])
     assert active["state"] == "active"
-    assert active["backend_name"] == "ibm_test"
+    assert active["backend_name"] == "ibm_fez"
     assert active["started_at"] == active["activated_at"] == isoformat(started)
     assert active["last_job_started"] == isoformat(started)
     clock.advance(10)

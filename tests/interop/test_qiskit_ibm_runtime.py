@@ -112,7 +112,7 @@ def _bell(measure: bool) -> QuantumCircuit:
 def test_session_sampler_and_estimator(
     served: tuple[ThreadedEmulator, Emulator], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """service.backend, a preset pass manager, Session, SamplerV2 (00/11 only), EstimatorV2."""
+    """service.backend, a preset pass manager, Session, SamplerV2 (mostly 00/11), EstimatorV2."""
     threaded, emu = served
     service = _service(emu, monkeypatch)
     backend = service.backend("ibm_fez")
@@ -122,7 +122,8 @@ def test_session_sampler_and_estimator(
     assert isa.num_qubits == 156
     with Session(backend=backend) as session:
         counts = SamplerV2(mode=session).run([isa], shots=500).result()[0].data.meas.get_counts()
-        assert set(counts) == {"00", "11"}
+        # Noise from ibm_fez's served calibration data: mostly 00 and 11, a few 01/10.
+        assert counts.get("00", 0) + counts.get("11", 0) >= 0.85 * 500
         assert sum(counts.values()) == 500
         isa_state = manager.run(_bell(measure=False))
         observable = SparsePauliOp("ZZ").apply_layout(isa_state.layout)

@@ -43,24 +43,40 @@ c[0] = measure q[0];
 """
 
 
-def test_sampler_params_shape() -> None:
+def unwrap(envelope: Any) -> Any:
+    """The nested lists of an ``ndarray`` envelope (base64 of zlib-compressed .npy)."""
+    assert envelope["__type__"] == "ndarray"
+    raw = zlib.decompress(base64.b64decode(envelope["__value__"]))
+    return np.load(io.BytesIO(raw), allow_pickle=False).tolist()
+
+
+def readable(pubs: list[list[Any]]) -> list[list[Any]]:
+    return [
+        [unwrap(x) if isinstance(x, dict) and x.get("__type__") == "ndarray" else x for x in pub]
+        for pub in pubs
+    ]
+
+
+def test_sampler_params_are_canonical() -> None:
+    """Every pub is [circuit, ndarray envelope, shots]; job-wide shots fold into the pubs."""
     params = sampler_params([BELL, (SWEEP, [[0.1, 0.2], [0.3, 0.4]]), (BELL, None, 100)], shots=64)
-    assert params == {
-        "pubs": [[BELL], [SWEEP, [[0.1, 0.2], [0.3, 0.4]]], [BELL, None, 100]],
-        "version": 2,
-        "support_qiskit": False,
-        "shots": 64,
-    }
+    assert readable(params["pubs"]) == [
+        [BELL, [], 64],
+        [SWEEP, [[0.1, 0.2], [0.3, 0.4]], 64],
+        [BELL, [], 100],
+    ]
+    assert params.keys() == {"pubs", "version", "support_qiskit"}
     with_options = sampler_params([BELL], options={"default_shots": 10}, support_qiskit=True)
     assert with_options["options"] == {"default_shots": 10}
     assert with_options["support_qiskit"] is True
-    assert "shots" not in with_options
+    assert with_options["pubs"][0][2] == 10
+    assert sampler_params([BELL])["pubs"][0][2] == 4096
 
 
 def test_parameter_values_from_numpy_arrays() -> None:
     values = np.linspace(0, 1, 6).reshape(3, 2)
     params = sampler_params([(SWEEP, values)])
-    assert params["pubs"][0][1] == values.tolist()
+    assert unwrap(params["pubs"][0][1]) == values.tolist()
 
 
 def test_estimator_params_shape() -> None:
@@ -68,17 +84,20 @@ def test_estimator_params_shape() -> None:
         [
             (BELL, "ZZ"),
             (BELL, ["ZZ", {"XX": 0.5, "YY": -0.5}]),
-            (SWEEP, [["Z"], ["X"]], [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], 0.01),
+            (SWEEP, ["Z", "X"], [[[0.1, 0.2]], [[0.3, 0.4]], [[0.5, 0.6]]], 0.01),
         ],
         precision=0.02,
     )
-    assert params["pubs"] == [
-        [BELL, "ZZ"],
-        [BELL, ["ZZ", {"XX": 0.5, "YY": -0.5}]],
-        [SWEEP, [["Z"], ["X"]], [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], 0.01],
+    assert readable(params["pubs"]) == [
+        [BELL, {"ZZ": 1.0}, [], 0.02],
+        [BELL, [{"ZZ": 1.0}, {"XX": 0.5, "YY": -0.5}], [], 0.02],
+        [SWEEP, [{"Z": 1.0}, {"X": 1.0}], [[[0.1, 0.2]], [[0.3, 0.4]], [[0.5, 0.6]]], 0.01],
     ]
-    assert params["precision"] == 0.02
+    with pytest.raises(errors.InvalidInputError, match="flat list"):
+        estimator_params([(SWEEP, [["Z"], ["X"]], [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])])
+    assert "precision" not in params
     assert params["version"] == 2
+    assert estimator_params([(BELL, "ZZ")])["pubs"][0][3] is None
 
 
 def test_qiskit_circuit_is_sent_as_capped_qpy_envelope() -> None:
@@ -208,11 +227,12 @@ async def test_run_sampler_submits_through_submit_job(client: qrs.RuntimeClient)
         "program_id": "sampler",
         "backend": "ibm_fez",
         "session_id": "sess-1",
-        "params": {"pubs": [[BELL]], "version": 2, "support_qiskit": False, "shots": 2},
+        "params": sampler_params([BELL], shots=2),
         "tags": ["t"],
     }
+    assert sent[0]["params"]["pubs"][0][2] == 2
     assert sent[1]["program_id"] == "estimator"
-    assert sent[1]["params"]["precision"] == 0.1
+    assert sent[1]["params"]["pubs"][0][3] == 0.1
 
 
 async def test_bad_pubs_send_nothing(client: qrs.RuntimeClient) -> None:
@@ -239,10 +259,11 @@ def test_numpy_scalars_are_accepted() -> None:
     params = sampler_params(
         [(SWEEP, [[np.float64(0.1), np.int64(2)]], np.int64(7))], shots=np.int64(5)
     )
-    assert params["pubs"][0][1:] == [[[0.1, 2.0]], 7]
-    assert params["shots"] == 5
-    assert type(params["shots"]) is int
+    assert readable(params["pubs"])[0][1:] == [[[0.1, 2.0]], 7]
+    assert type(params["pubs"][0][2]) is int
+    assert type(sampler_params([SWEEP and BELL], shots=np.int64(5))["pubs"][0][2]) is int
     json.dumps(params)
     est = estimator_params([(BELL, {"ZZ": np.float32(0.5)})], precision=np.float64(0.1))
     assert est["pubs"][0][1] == {"ZZ": 0.5}
+    assert type(est["pubs"][0][3]) is float
     json.dumps(est)

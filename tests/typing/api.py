@@ -15,6 +15,8 @@ async def uses_the_public_api(params: dict[str, Any]) -> None:
         assert_type(backends[0].status, qrs.BackendStatus | None)
         config = await client.backend("ibm_fez")
         assert_type(config.n_qubits, int | None)
+        assert_type(config.num_qubits, int | None)
+        assert_type(backends[0].num_qubits, int | None)
         assert_type(config.coupling_map, tuple[tuple[int, int], ...])
         assert_type((await client.backend_status("ibm_fez")).operational, bool | None)
         assert_type(await client.least_busy(min_qubits=2), qrs.BackendInfo | None)
@@ -33,8 +35,10 @@ async def uses_the_public_api(params: dict[str, Any]) -> None:
             assert_type(len(sampled), int)
             first = sampled[0]
             assert_type(first, qrs.primitives.SamplerPubResult)
-            joined = first.join_data()
-            assert_type(joined, qrs.primitives.BitArray)
+            either = first.join_data()
+            assert_type(either, qrs.primitives.BitArray | qrs.primitives.NDArray)
+            assert isinstance(either, qrs.primitives.BitArray)  # as in qiskit: registers join
+            joined = either
             assert_type(joined.get_counts(), dict[str, int])
             assert_type(joined.get_counts(loc=(0,)), dict[str, int])
             assert_type(joined.get_int_counts(), dict[int, int])
@@ -70,7 +74,14 @@ async def uses_the_public_api(params: dict[str, Any]) -> None:
         assert_type(exc.extra, str)
 
 
-def reads_arrays(array: qrs.primitives.NDArray) -> None:
-    assert_type(array.shape, tuple[int, ...])
-    assert_type(array.tolist(), Any)
+def reads_arrays(array: qrs.primitives.NDArray, bits: qrs.primitives.BitArray) -> None:
     assert_type(float(array), float)
+    assert_type(bits.array, qrs.primitives.NDArray)
+    assert_type(bits.num_bits, int)
+    assert_type(bits.shape, tuple[int, ...])
+    assert_type(bits.get_counts(), dict[str, int])
+    assert_type(bits.get_int_counts((0,)), dict[int, int])
+    assert_type(bits.slice_bits([0, 1]), qrs.primitives.BitArray)
+    assert_type(bits.expectation_values("ZZ"), qrs.primitives.NDArray)
+    limits = qrs.primitives.DecodeLimits(max_array_bytes=1 << 30)
+    assert_type(qrs.primitives.set_decode_limits(limits), qrs.primitives.DecodeLimits)

@@ -340,7 +340,10 @@ def test_testing_mode_removes_waits_and_caps_attempts() -> None:
     ]
     assert delays == [0.0, 0.0, None]
     assert policy.effective_max_attempts == 3
-    assert PollPolicy().interval(7, random=const(0.0)) == 0.0
+    # polls do not spin: they pause 1 ms, doubling, at most 50 ms (the loop gets the time)
+    pauses = [PollPolicy().interval(n, random=const(0.0)) for n in range(1, 9)]
+    assert pauses == [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.05, 0.05]
+    assert PollPolicy().interval(10_000, random=const(1.0), in_session=True) == 0.05
 
 
 def test_testing_mode_zeroes_retry_after_waits_but_keeps_the_limit() -> None:
@@ -413,6 +416,15 @@ def test_no_waiting_context_manager_restores_previous_state() -> None:
 
 def test_testing_module_exports() -> None:
     """The public testing module exports exactly its documented names."""
-    assert sorted(testing.__all__) == ["is_testing", "no_waiting", "set_testing"]
+    assert sorted(testing.__all__) == [
+        "DEFAULT_TESTING_DEADLINE",
+        "is_testing",
+        "no_waiting",
+        "set_testing",
+        "testing_deadline",
+    ]
     for name in testing.__all__:
-        assert callable(getattr(testing, name))
+        if name.isupper():
+            assert getattr(testing, name) == 5.0
+        else:
+            assert callable(getattr(testing, name))

@@ -182,7 +182,7 @@ def test_parse_inputs_errors(item: str) -> None:
 
 
 def test_connection_refused_names_the_attempts(capsys: pytest.CaptureFixture[str]) -> None:
-    """A refused connection ends as one error line that says how many attempts were made."""
+    """A refused connection ends as one error line naming the request (host) and the attempts."""
     import socket
 
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens on it
@@ -202,5 +202,5 @@ def test_connection_refused_names_the_attempts(capsys: pytest.CaptureFixture[str
     assert (code, out) == (1, "")
     assert err.count("\n") == 1
     assert err.startswith("error: step 'createSession' failed: ConnectError")
-    assert err.rstrip().endswith("(1 attempt)")
+    assert err.rstrip().endswith(f"(POST http://127.0.0.1:{port}/api/v1/sessions, 1 attempt)")
     assert "not-a-real-token" not in err
