@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._app import Api, build_app
+from ._app import build_app
 from ._clock import Clock
 from ._config import EmulatorConfig
 from ._connections import ConnectionGuards
@@ -48,10 +48,9 @@ class Emulator:
             maxlen=self.config.request_log_size
         )
         self._origin: str | None = None
-        api = Api(
+        self.app = build_app(
             config=self.config, store=self._store, faults=self.faults, requests=self._requests
         )
-        self.app = build_app(api)
         """The ``aiohttp.web.Application`` serving this emulator's API and IAM endpoints."""
         self.app[EMULATOR_KEY] = self
         #: Idle/header/body timeouts and the connection cap, when served by run_emulator or
