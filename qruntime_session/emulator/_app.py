@@ -40,7 +40,12 @@ _SPEC_FILES = {
 
 
 def load_openapi() -> dict[str, Any]:
-    """The project's OpenAPI descriptions merged into one document."""
+    """The project's OpenAPI descriptions merged into one document.
+
+    Returns:
+        One OpenAPI document: the sessions, jobs, backends and instance descriptions' tags,
+        paths and components together (what ``GET /api/openapi.json`` answers).
+    """
     import yaml  # only this (rare) request needs a YAML parser
 
     documents = {
@@ -99,7 +104,17 @@ def build_app(
     faults: FaultPlan,
     requests: collections.deque[RecordedRequest],
 ) -> web.Application:
-    """A new application serving every route over ``store``, behind the gateway."""
+    """A new application serving every route over one store, behind the gateway.
+
+    Args:
+        config: How the emulator behaves.
+        store: The sessions and jobs the routes read and change.
+        faults: The faults the gateway applies.
+        requests: The request log the gateway appends to.
+
+    Returns:
+        The application, with IBM Cloud's account services as sub-applications by host.
+    """
     gateway = Gateway(config=config, store=store, faults=faults, requests=requests)
     app = web.Application(middlewares=[gateway.gateway])
     # IBM Cloud's account services (by Host), before the API's routes: see _account.py.
