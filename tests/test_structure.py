@@ -30,11 +30,7 @@ KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 
 #: Classes over MAX_CLASS_LINES that are being split elsewhere (workflows/, emulator/).
 #: The list may only shrink, as above.
-KNOWN_LONG_CLASSES: frozenset[str] = frozenset(
-    {
-        "qruntime_session.emulator._app.Api",
-    }
-)
+KNOWN_LONG_CLASSES: frozenset[str] = frozenset()
 
 MAX_CLASS_LINES = 400
 

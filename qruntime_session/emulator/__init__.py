@@ -9,12 +9,14 @@ package imports the rest of ``qruntime_session``. See ``docs/emulator.md``.
 ...     emu.finish_job(job_id, JobOutcome.failed("boom", reason_code=1517))
 """
 
-from ._app import API_VERSIONS, MORE_INFO_URL, TRACE_HEADER, ApiVersion, load_openapi
+from ._access import API_VERSIONS, ApiVersion
+from ._app import load_openapi
 from ._backends import DEFAULT_DEVICES, BackendSpec
 from ._clock import Clock, ManualClock, SystemClock
 from ._config import DEFAULT_SERVICE_CRN, EmulatorConfig
 from ._emulator import EMULATOR_KEY, Emulator, create_app, run_emulator, serve
 from ._faults import OPERATIONS, Fault, FaultPlan
+from ._gateway import MORE_INFO_URL, TRACE_HEADER
 from ._records import RecordedRequest
 from ._state import JobOutcome
 

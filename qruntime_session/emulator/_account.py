@@ -17,17 +17,25 @@ one of those names — which is what reaches it when the client's ``HTTP_PROXY``
 emulator (the derived host names carry no port). They describe the emulator's one instance
 (``EmulatorConfig.service_crn``) just enough for the client to find it. They are a local
 stand-in shaped after what the client reads, not a description of those services.
+
+It also serves the instance's own route on the API, ``GET /api/v1/instances/usage``
+(``InstanceRoutes``): the QPU time the instance's jobs used this month.
 """
 
 from __future__ import annotations
 
+import datetime
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
+from ._access import Access
+from ._clock import isoformat
 from ._config import EmulatorConfig
 from ._iam import TokenCheck, check_token
+from ._state import Store
 
 __all__ = [
     "INSTANCE_NAME",
@@ -35,6 +43,8 @@ __all__ = [
     "PLAN_ID",
     "PLAN_NAME",
     "PRICING_TYPE",
+    "AccountServices",
+    "InstanceRoutes",
     "add_account_services",
 ]
 
@@ -153,6 +163,46 @@ class AccountServices:
         if request.match_info["id"] not in (instance["id"], instance["guid"]):
             return _cloud_error(404, f"Instance {request.match_info['id']} not found.")
         return web.json_response(instance)
+
+
+class InstanceRoutes:
+    """The instance's route on the API: ``GET /api/v1/instances/usage``, over the store's jobs."""
+
+    def __init__(self, access: Access, config: EmulatorConfig, store: Store) -> None:
+        self.access = access
+        self.config = config
+        self.store = store
+
+    async def get_usage(self, request: web.Request) -> web.StreamResponse:
+        """GET /v1/instances/usage: the QPU seconds the instance's jobs used this month."""
+        self.access.authorize(request)
+        now = self.store.tick()
+        moment = datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
+        start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        end = (start + datetime.timedelta(days=32)).replace(day=1)
+        consumed = sum(
+            job.qpu_seconds for job in self.store.jobs.values() if job.created >= start.timestamp()
+        )
+        return web.json_response(
+            {
+                "instance_id": self.config.service_crn,
+                "plan_id": "qruntime-emulator",
+                "usage_period": {
+                    "start_time": isoformat(start.timestamp()),
+                    "end_time": isoformat(end.timestamp()),
+                },
+                # Whole seconds, as the official client subtracts them from the limit.
+                "usage_consumed_seconds": math.ceil(consumed),
+                "usage_limit_seconds": self.config.usage_limit_seconds,
+                "usage_limit_reached": consumed >= self.config.usage_limit_seconds,
+            }
+        )
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        """Register ``GET /api/v1/instances/usage``."""
+        router.add_get(
+            "/api/v1/instances/usage", self.get_usage, name="get_usage", allow_head=False
+        )
 
 
 def add_account_services(

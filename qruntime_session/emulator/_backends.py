@@ -51,7 +51,28 @@ _QASM_DEFS = {
 
 @attrs.frozen(kw_only=True)
 class BackendSpec:
-    """One emulated device. Only ``name`` is required; the rest has Heron r2 defaults."""
+    """One emulated device. Only ``name`` is required; the rest has Heron r2 defaults.
+
+    Args:
+        name: The backend name (``ibm_fez``).
+        num_qubits: How many qubits; the coupling map is a heavy-hex lattice cut to this size.
+        processor_family: ``processor_type.family`` (``Heron``).
+        processor_revision: ``processor_type.revision`` (``2.0``).
+        two_qubit_gate: The native two-qubit gate: ``cz`` or ``ecr``.
+        backend_version: The configuration's and properties' ``backend_version``.
+        status: ``status.name`` in the list: ``online``, ``paused`` or ``offline``.
+        queue_length: Jobs waiting on the device (``queue_length`` / ``length_queue``).
+        max_shots: The configuration's ``max_shots``.
+        online_date: The configuration's ``online_date`` (ISO 8601).
+        mock: A mock device (``class: mock``), listed only with ``include_mocks=true``: the
+            official client's ``dry_run`` runs on ``mock_<x>`` in place of ``<prefix>_<x>``.
+        fractional_gates: The device also offers the fractional gates ``rx`` and ``rzz``
+            (``rzz`` on its coupling map); the official client keeps them only with
+            ``use_fractional_gates``.
+
+    Raises:
+        ValueError: ``num_qubits`` below 1, or an unknown ``status`` or ``two_qubit_gate``.
+    """
 
     name: str
     num_qubits: int = 156
@@ -59,17 +80,11 @@ class BackendSpec:
     processor_revision: str = "2.0"
     two_qubit_gate: str = "cz"
     backend_version: str = "1.0.0"
-    #: ``status.name`` in the list: ``online``, ``paused`` or ``offline``.
     status: str = "online"
-    #: Jobs waiting on the device (``queue_length`` / ``length_queue``).
     queue_length: int = 0
     max_shots: int = 100_000
     online_date: str = "2024-06-01T00:00:00.000Z"
-    #: A mock device (``class: mock``), listed only with ``include_mocks=true``: the official
-    #: client's ``dry_run`` runs on ``mock_<x>`` in place of ``<prefix>_<x>``.
     mock: bool = False
-    #: The device also offers the fractional gates ``rx`` and ``rzz`` (``rzz`` on its
-    #: coupling map); the official client keeps them only with ``use_fractional_gates``.
     fractional_gates: bool = False
 
     def __attrs_post_init__(self) -> None:
@@ -87,13 +102,13 @@ class BackendSpec:
         return sorted((*_SINGLE, self.two_qubit_gate, *fractional))
 
 
-#: The devices an emulator knows unless configured otherwise (names the docs use).
 DEFAULT_DEVICES: tuple[BackendSpec, ...] = (
     BackendSpec(name="ibm_fez"),
     BackendSpec(name="ibm_kingston", queue_length=3),
     BackendSpec(name="ibm_marrakesh", queue_length=1),
     BackendSpec(name="ibm_torino", num_qubits=133, processor_revision="1.0", queue_length=5),
 )
+"""The devices an emulator knows unless configured otherwise (names the docs use)."""
 
 
 def heavy_hex(num_qubits: int) -> tuple[list[list[int]], list[list[int]]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._app import Api, build_app
+from ._app import build_app
 from ._clock import Clock
 from ._config import EmulatorConfig
 from ._connections import ConnectionGuards
@@ -48,10 +48,9 @@ class Emulator:
             maxlen=self.config.request_log_size
         )
         self._origin: str | None = None
-        api = Api(
+        self.app = build_app(
             config=self.config, store=self._store, faults=self.faults, requests=self._requests
         )
-        self.app = build_app(api)
         """The ``aiohttp.web.Application`` serving this emulator's API and IAM endpoints."""
         self.app[EMULATOR_KEY] = self
         #: Idle/header/body timeouts and the connection cap, when served by run_emulator or
@@ -256,7 +255,15 @@ EMULATOR_KEY = web.AppKey("qruntime_session.emulator", Emulator)
 
 
 def create_app(config: EmulatorConfig | None = None) -> web.Application:
-    """A fresh emulator as an ``aiohttp.web.Application``; ``app[EMULATOR_KEY]`` is its handle."""
+    """A fresh emulator as an ``aiohttp.web.Application``, to serve or embed yourself.
+
+    Args:
+        config: How the emulator behaves; ``None``: ``EmulatorConfig()``'s defaults.
+
+    Returns:
+        The application; ``app[EMULATOR_KEY]`` is its
+        [`Emulator`][qruntime_session.emulator.Emulator] handle.
+    """
     return Emulator(config).app
 
 
@@ -301,7 +308,14 @@ async def _start(emulator: Emulator, host: str, port: int) -> tuple[_Served, str
 
 @contextlib.asynccontextmanager
 async def run_emulator(config: EmulatorConfig | None = None) -> AsyncIterator[Emulator]:
-    """Serve a fresh emulator on 127.0.0.1 (a free port) for the duration of the block."""
+    """Serve a fresh emulator on 127.0.0.1 (a free port) for the duration of the block.
+
+    Args:
+        config: How the emulator behaves; ``None``: ``EmulatorConfig()``'s defaults.
+
+    Yields:
+        The running emulator (its ``base_url``, ``token``, ``service_crn``, ``faults``…).
+    """
     emulator = Emulator(config)
     served, origin = await _start(emulator, "127.0.0.1", 0)
     logger.debug("emulator serving at %s", origin)
@@ -321,6 +335,12 @@ async def serve(
     """Serve an emulator on ``host:port`` until cancelled, printing how to reach it.
 
     This is a local test server: printing its own test token and API key is intended.
+
+    Args:
+        host: The address to listen on.
+        port: The port to listen on (``0``: a free one, printed).
+        config: How the emulator behaves; ``None``: ``EmulatorConfig()``'s defaults.
+        out: Where the lines telling how to reach it go (``print``, a logger…).
     """
     emulator = Emulator(config)
     served, origin = await _start(emulator, host, port)

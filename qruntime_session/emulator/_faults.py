@@ -15,7 +15,6 @@ import attrs
 
 __all__ = ["OPERATIONS", "Fault", "FaultPlan"]
 
-#: Every operation the emulator answers, as recorded in ``RecordedRequest.operation``.
 OPERATIONS: tuple[str, ...] = (
     "create_session",
     "get_session",
@@ -43,13 +42,28 @@ OPERATIONS: tuple[str, ...] = (
     "account_list_instances",
     "account_get_instance",
 )
+"""Every operation the emulator answers, as recorded in ``RecordedRequest.operation``."""
 
 DropMode = Literal["before", "after"]
 
 
 @attrs.define(kw_only=True)
 class Fault:
-    """One planned fault. ``hits`` counts the calls it has affected so far."""
+    """One planned fault; ``FaultPlan.add`` builds it (see there for what each kind does).
+
+    Args:
+        operation: The operation id it targets, or ``"*"`` for every request.
+        nth: The first call it hits, counted from 1 since the fault was added.
+        times: How many calls it hits from ``nth`` on; ``None``: every call.
+        status: The HTTP status it answers instead, if any.
+        body: The body answered with ``status`` (``None``: IBM's error body for it).
+        headers: Headers answered with ``status``.
+        delay: Seconds to wait before anything else, if any.
+        drop: ``"before"`` or ``"after"`` handling: close the connection instead of answering.
+        start: The operation's call count when the fault was added.
+        handled: Whether the request is handled before ``status`` is answered.
+        hits: How many calls it has affected so far.
+    """
 
     operation: str
     nth: int
@@ -64,7 +78,15 @@ class Fault:
     hits: int = 0
 
     def covers(self, call_index: int) -> bool:
-        """Whether the ``call_index``-th call (1-based, since the fault was added) is hit."""
+        """Whether a call falls in the fault's window.
+
+        Args:
+            call_index: The call's number, 1-based, counted like ``start`` (all calls of the
+                operation, or of every operation for ``"*"``).
+
+        Returns:
+            ``True`` when the call is one of ``nth`` .. ``nth + times - 1`` after ``start``.
+        """
         relative = call_index - self.start
         if relative < self.nth:
             return False
@@ -78,7 +100,12 @@ class Fault:
 
 @attrs.define
 class FaultPlan:
-    """The emulator's list of faults (``emu.faults``)."""
+    """The emulator's list of faults (``emu.faults``), and its count of calls by operation.
+
+    Args:
+        faults: Faults to start with (normally none: plan them with ``add``).
+        calls: Calls counted so far, by operation id (normally none).
+    """
 
     _faults: list[Fault] = attrs.field(factory=list)
     _calls: dict[str, int] = attrs.field(factory=dict)
@@ -98,17 +125,33 @@ class FaultPlan:
     ) -> Fault:
         """Plan a fault for calls ``nth`` .. ``nth + times - 1`` of ``operation``.
 
-        - ``status`` (with optional ``body`` and ``headers``): answer this status instead of
-          handling the request. ``body``: a dict/list (sent as JSON), ``str`` (text) or
-          ``bytes``; ``None`` sends IBM's error body for the status.
-        - ``delay``: wait this many seconds first (alone: then handle the request normally).
-        - ``drop="before"``: close the connection without handling the request (nothing is
-          created). ``drop="after"``: handle the request (a job IS created) and close the
-          connection instead of answering.
-        - ``handled=True`` (with ``status``): handle the request first (a job or session IS
-          created), then answer the canned ``status``/``body`` instead of the real answer —
-          e.g. ``status=500`` (an error after the work was done), or ``status=200`` with an
-          unreadable ``body`` (``b'{"id": "'`` or JSON nested 100,000 deep).
+        A fault needs at least one of ``status``, ``drop`` and ``delay``.
+
+        Args:
+            operation: An operation id of ``OPERATIONS``, or ``"*"`` for every request.
+            nth: The first call hit, counted from 1 since the fault is added.
+            times: How many calls are hit; ``None``: every call from ``nth`` on.
+            status: Answer this HTTP status instead of handling the request.
+            body: The body answered with ``status``: a dict or list (sent as JSON), ``str``
+                (text) or ``bytes``; ``None`` sends IBM's error body for the status.
+            headers: Headers answered with ``status``.
+            delay: Wait this many seconds first (alone: then handle the request normally).
+            drop: ``"before"``: close the connection without handling the request (nothing
+                is created). ``"after"``: handle the request (a job IS created), then close
+                the connection instead of answering.
+            handled: With ``status``: handle the request first (a job or session IS
+                created), then answer the canned ``status``/``body`` instead of the real
+                answer — e.g. ``status=500`` (an error after the work was done), or
+                ``status=200`` with an unreadable ``body`` (``b'{"id": "'`` or JSON nested
+                100,000 deep).
+
+        Returns:
+            The planned fault (its ``hits`` count the calls it affects).
+
+        Raises:
+            ValueError: An unknown operation, a window that does not count from 1, both
+                ``status`` and ``drop``, none of ``status``/``drop``/``delay``, an invalid
+                status, drop mode or delay, or ``handled`` without ``status``.
         """
         if operation != "*" and operation not in OPERATIONS:
             raise ValueError(f"unknown operation {operation!r}; expected one of {OPERATIONS}")
@@ -153,7 +196,14 @@ class FaultPlan:
         return list(self._faults)
 
     def on_call(self, operation: str) -> Fault | None:
-        """Count one call of ``operation`` and return the first fault that covers it."""
+        """Count one call of an operation and find the fault that hits it.
+
+        Args:
+            operation: The operation id of the call.
+
+        Returns:
+            The first planned fault covering the call (its ``hits`` counted), or ``None``.
+        """
         count = self._calls[operation] = self._calls.get(operation, 0) + 1
         every = self._calls["*"] = self._calls.get("*", 0) + 1
         for fault in self._faults:

@@ -1,4 +1,4 @@
-"""How a job ends: :class:`JobOutcome` (Completed, Failed with a reason, Cancelled…)."""
+"""How a job ends: ``JobOutcome`` (Completed, Failed with a reason, Cancelled…)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,18 @@ RAN_TOO_LONG_CODE = 1305
 
 @attrs.frozen(kw_only=True)
 class JobOutcome:
-    """How a job ends. Build one with the class methods."""
+    """How a job ends. Build one with the class methods.
+
+    Args:
+        status: The final status: ``"Completed"``, ``"Failed"``, ``"Cancelled"`` or
+            ``"Cancelled - Ran too long"``.
+        reason: The job's ``state.reason`` text, if any.
+        reason_code: The job's ``state.reason_code`` (1000 to 9999), if any.
+        reason_solution: The job's ``state.reason_solution`` text, if any.
+
+    Raises:
+        ValueError: ``status`` is not a final status, or ``reason_code`` is out of range.
+    """
 
     status: FinalStatus = "Completed"
     reason: str | None = None
@@ -35,7 +46,11 @@ class JobOutcome:
 
     @classmethod
     def completed(cls) -> JobOutcome:
-        """The job ends ``Completed`` and has a result."""
+        """The job ends ``Completed`` and has a result.
+
+        Returns:
+            The outcome.
+        """
         return cls()
 
     @classmethod
@@ -46,7 +61,16 @@ class JobOutcome:
         reason_code: int | None = 1517,
         reason_solution: str | None = "Check the job's input and try again.",
     ) -> JobOutcome:
-        """The job ends ``Failed`` with this reason (``GET …/results`` answers 204)."""
+        """The job ends ``Failed`` with this reason (``GET …/results`` answers 204).
+
+        Args:
+            reason: The failure's ``state.reason``.
+            reason_code: Its ``state.reason_code`` (1000 to 9999; 1517 by default).
+            reason_solution: Its ``state.reason_solution``.
+
+        Returns:
+            The outcome.
+        """
         return cls(
             status="Failed",
             reason=reason,
@@ -56,12 +80,23 @@ class JobOutcome:
 
     @classmethod
     def cancelled(cls, reason: str | None = "The job was cancelled.") -> JobOutcome:
-        """The job ends ``Cancelled`` (no result)."""
+        """The job ends ``Cancelled`` (no result).
+
+        Args:
+            reason: The cancellation's ``state.reason``.
+
+        Returns:
+            The outcome.
+        """
         return cls(status="Cancelled", reason=reason)
 
     @classmethod
     def ran_too_long(cls) -> JobOutcome:
-        """``Cancelled - Ran too long``: ``state.status`` Cancelled, ``reason_code`` 1305."""
+        """``Cancelled - Ran too long``: ``state.status`` Cancelled, ``reason_code`` 1305.
+
+        Returns:
+            The outcome, with IBM's reason and solution texts for a job over its time limit.
+        """
         return cls(
             status="Cancelled - Ran too long",
             reason="The job was cancelled because it ran longer than its maximum execution time.",

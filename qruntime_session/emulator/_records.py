@@ -19,17 +19,27 @@ __all__ = ["RecordedRequest"]
 
 @attrs.define(kw_only=True, repr=False)
 class RecordedRequest:
-    """One received request.
-
-    ``status`` is the status answered, or ``None`` when the connection was dropped (or the
-    request is still being handled). ``fault`` names the injected fault that hit it, if any:
-    ``"status"``, ``"delay"``, ``"drop-before"`` or ``"drop-after"`` (a delay combined with
-    another kind reads e.g. ``"delay+status"``).
+    """One received request (the emulator records it; tests read it).
 
     ``body`` is the body parsed as JSON when the request said it was JSON (the text when it
     does not parse), the decoded text otherwise, ``None`` when there was none.
 
     The repr shows no headers or body: they may carry bearer tokens and API keys.
+
+    Args:
+        method: The HTTP method.
+        path: The URL path, without the query.
+        query: The query parameters.
+        headers: The request headers (bearer tokens included: never log them).
+        raw_body: The body's bytes (``b""`` when none).
+        operation: The operation id of the route that matched (``"unknown"`` when none did).
+        received_at: When the request arrived, POSIX seconds on the emulator's clock.
+        content_type: The request's content type.
+        status: The status answered, or ``None`` when the connection was dropped (or the
+            request is still being handled).
+        fault: The injected fault that hit it, if any: ``"status"``, ``"delay"``,
+            ``"drop-before"`` or ``"drop-after"`` (a delay combined with another kind reads
+            e.g. ``"delay+status"``).
     """
 
     method: str

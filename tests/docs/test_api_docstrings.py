@@ -89,15 +89,6 @@ NOT_YET_CONVERTED = (
     "qruntime_session.primitives",
     "qruntime_session.pytest_plugin",
     "qruntime_session.workflows",
-    "qruntime_session.emulator._app",
-    "qruntime_session.emulator._backends",
-    "qruntime_session.emulator._clock",
-    "qruntime_session.emulator._faults",
-    "qruntime_session.emulator._records",
-    "qruntime_session.emulator._outcome",
-    "qruntime_session.emulator._emulator.create_app",
-    "qruntime_session.emulator._emulator.run_emulator",
-    "qruntime_session.emulator._emulator.serve",
 )
 
 REFERENCE_MODULES = [*PUBLIC_MODULES, "qruntime_session.primitives"]
