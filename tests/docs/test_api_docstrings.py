@@ -89,7 +89,6 @@ NOT_YET_CONVERTED = (
     "qruntime_session._waiting",
     "qruntime_session.primitives",
     "qruntime_session.pytest_plugin",
-    "qruntime_session.workflows",
     "qruntime_session.emulator._app",
     "qruntime_session.emulator._backends",
     "qruntime_session.emulator._clock",
