@@ -322,7 +322,7 @@ class _ConditionParser:
 
 @functools.lru_cache(maxsize=512)
 def parse_condition(text: str) -> ParsedCondition:
-    """Parse a simple condition; raises :class:`ExpressionError` on a syntax error.
+    """Parse a simple condition; raises ``ExpressionError`` on a syntax error.
 
     A condition wrapped whole in braces (``{$statusCode == 401}``, as in the spec's JSON
     example) is accepted and marked ``braced``.
