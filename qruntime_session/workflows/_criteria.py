@@ -1,16 +1,18 @@
 """Criterion evaluation: simple conditions (own grammar), regex, RFC 9535 JSONPath.
 
-Simple-condition grammar (loosest first)::
+Simple-condition grammar (loosest first):
 
-    condition  := or
-    or         := and ( "||" and )*
-    and        := unary ( "&&" unary )*
-    unary      := "!" unary | primary
-    primary    := "(" or ")" | operand [ cmp operand ]
-    cmp        := "==" | "!=" | "<" | "<=" | ">" | ">="
-    operand    := literal | expression navigation*
-    navigation := "." name | "[" digits "]"
-    literal    := "true" | "false" | "null" | JSON number | 'single ''quoted'' string'
+```text
+condition  := or
+or         := and ( "||" and )*
+and        := unary ( "&&" unary )*
+unary      := "!" unary | primary
+primary    := "(" or ")" | operand [ cmp operand ]
+cmp        := "==" | "!=" | "<" | "<=" | ">" | ">="
+operand    := literal | expression navigation*
+navigation := "." name | "[" digits "]"
+literal    := "true" | "false" | "null" | JSON number | 'single ''quoted'' string'
+```
 
 A comparison cannot be chained (``a < b < c`` is a syntax error). Anything else — double
 quotes, identifiers, function calls — is a syntax error: nothing is ever executed.
@@ -320,7 +322,7 @@ class _ConditionParser:
 
 @functools.lru_cache(maxsize=512)
 def parse_condition(text: str) -> ParsedCondition:
-    """Parse a simple condition; raises :class:`ExpressionError` on a syntax error.
+    """Parse a simple condition; raises ``ExpressionError`` on a syntax error.
 
     A condition wrapped whole in braces (``{$statusCode == 401}``, as in the spec's JSON
     example) is accepted and marked ``braced``.
@@ -448,16 +450,33 @@ class _SimpleEvaluator:
 
 @attrs.frozen(kw_only=True)
 class CriterionOutcome:
-    """The result of one criterion: ``passed``, a ``diagnostic`` and the JSONPath ``mode``."""
+    """The result of one criterion: ``passed``, a ``diagnostic`` and the JSONPath ``mode``.
+
+    One per criterion evaluated, in the ``criteria`` of an
+    [`AttemptTrace`][qruntime_session.workflows.AttemptTrace]. A criterion
+    that cannot be evaluated (a syntax error, an unresolvable value) fails with a diagnostic;
+    it never raises.
+    """
 
     condition: str
+    """The criterion's ``condition`` as written in the document."""
     type: str
+    """``"simple"``, ``"regex"`` or ``"jsonpath"``."""
     passed: bool
+    """Whether the criterion is met."""
     diagnostic: str | None = None
+    """Why it failed (or how a JSONPath matched), or ``None``."""
     mode: str | None = None
+    """For ``jsonpath`` criteria, how the query was applied: ``"strict"`` (RFC 9535) or
+    ``"root-wrap-fallback"`` (the root-filter compatibility rule); else ``None``.
+    """
 
     def as_json(self) -> dict[str, Any]:
-        """This outcome as JSON-compatible data (keys as in the JSON trace)."""
+        """This outcome as JSON-compatible data (keys as in the JSON trace).
+
+        Returns:
+            ``condition``, ``type``, ``passed``, ``diagnostic`` and ``mode``.
+        """
         return {
             "condition": self.condition,
             "type": self.type,

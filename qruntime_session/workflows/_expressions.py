@@ -1,6 +1,6 @@
 """Arazzo runtime expressions: a hand-written parser and evaluator (no ``eval``, no ``exec``).
 
-Three ways an expression appears in a document (see docs/workflows.md, "Expressions"):
+Three ways an expression appears in a document (see docs/workflows.md, "Runtime expressions"):
 
 * **whole value**: the entire string is one expression (``$inputs.backend``). The value keeps
   its JSON type. Names are *delimited* here: they run to the end of the string or to ``#``,
@@ -17,7 +17,7 @@ Three ways an expression appears in a document (see docs/workflows.md, "Expressi
   else stays literal: ``costs $5``, ``$.items[*]``, ``$foo``, ``a$inputs.x``.
   A bare expression followed directly by ``.`` or ``[`` is an error (write ``{$…}``).
 
-Evaluation raises :class:`Unresolved` for a reference that does not resolve; callers decide
+Evaluation raises ``Unresolved`` for a reference that does not resolve; callers decide
 what that means (a criterion operand becomes null, a parameter is a step error).
 """
 
@@ -416,7 +416,7 @@ def is_whole_expression(text: str) -> bool:
 def parse_template(text: str, *, bare: bool = True) -> Expr | Template:
     """Parse a string value: a whole-value expression, or a template (maybe all literal).
 
-    Raises :class:`ExpressionError` when a ``{$source…}`` or bare ``$source…`` that is clearly
+    Raises ``ExpressionError`` when a ``{$source…}`` or bare ``$source…`` that is clearly
     meant as an expression does not follow the grammar. With ``bare=False`` only ``{$…}``
     counts (used for JSONPath queries, which start with ``$`` themselves).
 
@@ -508,7 +508,7 @@ def unescape_token(token: str) -> str:
 
 
 def resolve_pointer(document: Any, pointer: str, *, expression: str = "") -> Any:
-    """RFC 6901: ``""`` is the whole document; raises :class:`Unresolved` if a part is missing."""
+    """RFC 6901: ``""`` is the whole document; raises ``Unresolved`` if a part is missing."""
     if pointer == "":
         return document
     if not pointer.startswith("/"):
@@ -537,7 +537,7 @@ def stringify(value: Any) -> str:
 
 
 class Context(Protocol):
-    """What an expression can see. Each method raises :class:`Unresolved` when absent."""
+    """What an expression can see. Each method raises ``Unresolved`` when absent."""
 
     def scalar(self, name: str, expr: Expr) -> Any: ...
     def request(self, source: str, name: str | None, expr: Expr) -> Any: ...
@@ -555,7 +555,7 @@ def _pointer_of(expr: Expr) -> str | None:
 
 
 def evaluate(expr: Expr, context: Context) -> Any:
-    """The value of one expression (JSON type preserved); raises :class:`Unresolved`."""
+    """The value of one expression (JSON type preserved); raises ``Unresolved``."""
     value: Any
     if isinstance(expr, Scalar):
         value = context.scalar(expr.name, expr)
@@ -597,7 +597,7 @@ def render(parsed: Expr | Template, context: Context, *, fallback: Fallback | No
     """Evaluate a parsed string value: a whole expression keeps its type, a template is text.
 
     ``fallback`` (used by dry runs) supplies a value for an unresolvable expression instead
-    of letting :class:`Unresolved` propagate.
+    of letting ``Unresolved`` propagate.
     """
     if isinstance(parsed, Template):
         pieces = []

@@ -6,8 +6,8 @@ Steps run in document order. After each attempt the first matching ``onSuccess``
 first, then the step again, within the action's ``retryLimit``), or none (next step, or break
 on failure). Dependencies (``dependsOn``) run first, concurrently, once per run; nested and
 goto workflows are entered here too, bounded in depth; ``max_steps`` bounds a run's step
-executions. One attempt is :class:`~._steps.StepExecutor`'s job; outputs and the trace are
-:class:`~._outputs.RunRecorder`'s.
+executions. One attempt is ``_steps.StepExecutor``'s job; outputs and the trace are
+``_outputs.RunRecorder``'s.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class FlowController:
     """Runs workflows step by step, following actions (see the module docstring).
 
     ``prepare_inputs`` validates a nested, dependency or goto workflow's inputs (raising
-    :class:`WorkflowInputError`); ``sleep``, ``clock`` and ``now`` are the executor's.
+    ``WorkflowInputError``); ``sleep``, ``clock`` and ``now`` are the executor's.
     """
 
     steps: StepExecutor

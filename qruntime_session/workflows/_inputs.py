@@ -97,9 +97,9 @@ def prepare_inputs(
     *,
     validator: Any = None,
 ) -> dict[str, Any]:
-    """Apply defaults and validate; raises :class:`WorkflowInputError`.
+    """Apply defaults and validate; raises ``WorkflowInputError``.
 
-    ``validator`` is the result of :func:`compile_schema` for ``schema`` (built here if not
+    ``validator`` is the result of ``compile_schema`` for ``schema`` (built here if not
     given).
     """
     values = dict(inputs)

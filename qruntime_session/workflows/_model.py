@@ -1,6 +1,6 @@
 """The typed, validated form of an Arazzo 1.0.x document (frozen attrs classes).
 
-Instances are built only by :mod:`._validation` after the raw data passed every check, so the
+Instances are built only by ``_validation`` after the raw data passed every check, so the
 runner can rely on them: targets are exclusive, references resolve, ids are unique.
 Every object keeps ``where``, its path in the document (``workflows[0].steps[1]``), for
 diagnostics.
@@ -226,10 +226,30 @@ def merged_parameters(workflow: Workflow, step: Step) -> tuple[Parameter, ...]:
 
 @attrs.frozen(kw_only=True)
 class ArazzoDocument:
-    """A loaded and validated Arazzo document (without its source descriptions resolved).
+    """A loaded and validated Arazzo document.
 
-    ``location`` is the file it came from (relative source URLs resolve against its
-    directory), ``raw`` the data as loaded, ``warnings`` the validator's non-fatal findings.
+    Build it with [`load_document`][qruntime_session.workflows.load_document], which checks
+    everything and loads the source descriptions (``openapi_sources``, ``arazzo_sources`` and
+    ``operations`` are empty until then); the classes of its parts (workflows, steps,
+    source descriptions) are internal.
+
+    Args:
+        arazzo: The document's ``arazzo`` version (``1.0.1``).
+        title: ``info.title``.
+        version: ``info.version``, the version of the document itself.
+        source_descriptions: The ``sourceDescriptions``, in document order.
+        workflows: The ``workflows``, in document order.
+        components: The reusable ``components`` (inputs, parameters, actions).
+        location: The file it came from (relative source URLs resolve against its directory), or
+            ``None``.
+        raw: The data as loaded.
+        warnings: The validator's non-fatal findings, as ``path: message`` lines.
+        source_references: ``(path, source, member)`` of every
+            ``$sourceDescriptions.<source>.<member>`` expression whose member is an ``operationId``
+            or ``workflowId``, checked once the sources are loaded.
+        openapi_sources: The loaded OpenAPI source descriptions, by name.
+        arazzo_sources: The loaded Arazzo source descriptions, by name.
+        operations: The resolved operation of every operation step, by ``(workflowId, stepId)``.
     """
 
     arazzo: str
@@ -241,8 +261,6 @@ class ArazzoDocument:
     location: Path | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
     warnings: tuple[str, ...] = ()
-    #: (path, source, member) of every ``$sourceDescriptions.<source>.<member>`` expression
-    #: whose member is an operationId or workflowId, checked once the sources are loaded.
     source_references: tuple[tuple[str, str, str], ...] = ()
     openapi_sources: Mapping[str, OpenAPISource] = attrs.field(factory=dict, repr=False, eq=False)
     arazzo_sources: Mapping[str, ArazzoDocument] = attrs.field(factory=dict, repr=False, eq=False)
@@ -251,22 +269,61 @@ class ArazzoDocument:
     )
 
     def operation(self, workflow_id: str, step_id: str) -> Operation:
-        """The resolved operation of an operation step (after :func:`load_document`)."""
+        """The resolved operation of an operation step.
+
+        Args:
+            workflow_id: The step's workflow.
+            step_id: The step, which must call an operation (``operationId`` or
+                ``operationPath``).
+
+        Returns:
+            The OpenAPI operation the step calls: method, path, server, parameters.
+
+        Raises:
+            KeyError: No such operation step, or the sources are not loaded yet.
+        """
         return self.operations[(workflow_id, step_id)]
 
     def workflow(self, workflow_id: str) -> Workflow:
-        """The workflow with this ``workflowId`` (``KeyError`` if there is none)."""
+        """The workflow with this ``workflowId``.
+
+        Args:
+            workflow_id: The workflow's ``workflowId``.
+
+        Returns:
+            The workflow (its steps, inputs, outputs, actions).
+
+        Raises:
+            KeyError: The document has no such workflow.
+        """
         for workflow in self.workflows:
             if workflow.workflow_id == workflow_id:
                 return workflow
         raise KeyError(workflow_id)
 
     def has_workflow(self, workflow_id: str) -> bool:
-        """Whether the document has a workflow with this ``workflowId``."""
+        """Whether the document has a workflow with this ``workflowId``.
+
+        Args:
+            workflow_id: The ``workflowId`` to look for.
+
+        Returns:
+            ``True`` when one of ``workflows`` has it.
+        """
         return any(w.workflow_id == workflow_id for w in self.workflows)
 
     def source(self, name: str) -> SourceDescription:
-        """The source description called ``name`` (``KeyError`` if there is none)."""
+        """The source description called ``name``.
+
+        Args:
+            name: The source description's ``name``.
+
+        Returns:
+            The source description (its ``url`` and ``type``).
+
+        Raises:
+            KeyError: The document has no such source description.
+        """
         for source in self.source_descriptions:
             if source.name == name:
                 return source

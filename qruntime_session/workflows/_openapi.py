@@ -405,11 +405,26 @@ def load_document(
     sources: Mapping[str, Any] | None = None,
     base_dir: str | Path | None = None,
 ) -> ArazzoDocument:
-    """Load, validate and resolve an Arazzo document; raises :class:`DocumentError`.
+    """Load, validate and resolve an Arazzo document.
 
-    ``path_or_data`` is a file path (YAML or JSON) or already-parsed data (then relative
-    source URLs resolve against ``base_dir``, default the current directory). ``sources``
-    supplies source descriptions by name instead of reading their files.
+    Everything is checked before anything is sent: the document's structure, its runtime
+    expressions and references, and the steps' operations in its source descriptions (which
+    are loaded too). Remote (``http(s)``) sources are never fetched: pass them in
+    ``sources``.
+
+    Args:
+        path_or_data: A file path (YAML or JSON), or already-parsed data.
+        sources: Source descriptions by name (their parsed content), used instead of
+            reading their files.
+        base_dir: Where relative source URLs resolve when ``path_or_data`` is data (default:
+            the current directory); a file's own directory otherwise.
+
+    Returns:
+        The document, its source descriptions loaded and every operation step resolved.
+
+    Raises:
+        DocumentError: The document or one of its sources cannot be read or is invalid;
+            every problem is listed, with its path.
     """
     if isinstance(path_or_data, Mapping):
         from ._yaml import check_json_compatible

@@ -2,7 +2,7 @@
 
 Step and workflow outputs are rendered from their expressions; every attempt and every step
 execution is recorded (masked) as it happens; at the end the resources left open are found
-(docs/workflows.md, "Resources left open") and the :class:`WorkflowResult` is assembled.
+(docs/workflows.md, "The seed's gap") and the ``WorkflowResult`` is assembled.
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ def _is_json(content_type: str) -> bool:
 
 
 def apply_replacements(payload: Any, replacements: Sequence[tuple[str, Any]]) -> Any:
-    """Apply (pointer, value) replacements in order; raises :class:`Unresolved` if unreachable."""
+    """Apply (pointer, value) replacements in order; raises ``Unresolved`` if unreachable."""
     import copy
 
     document = copy.deepcopy(payload)

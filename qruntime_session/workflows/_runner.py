@@ -1,9 +1,9 @@
 """Running Arazzo workflows: the executor, the façade over its parts.
 
 The executor owns the settings, the transport and the input validators; each run builds its
-parts: :class:`~._steps.StepExecutor` (one attempt of one step),
-:class:`~._flow.FlowController` (actions, goto/retry/end, dependencies) and
-:class:`~._outputs.RunRecorder` (outputs, the trace, the result).
+parts: ``_steps.StepExecutor`` (one attempt of one step), ``_flow.FlowController``
+(actions, goto/retry/end, dependencies) and ``_outputs.RunRecorder`` (outputs, the trace,
+the result).
 
 Flow rules (docs/workflows.md has the full list):
 
@@ -62,21 +62,41 @@ def _utc_now() -> datetime:
 class WorkflowExecutor:
     """Runs the workflows of one loaded Arazzo document.
 
-    ``server_url`` replaces the OpenAPI ``servers[0].url``: one URL for every source, or a
-    mapping from source name to URL (sources not named keep their own). ``transport`` is an
-    existing :class:`~qruntime_session._transport.Transport` to send through (it is not closed).
-    Otherwise the executor sends through one transport of its own, created at the first run
-    and reused by every later one: over the aiohttp ``session`` if given (which it never
-    closes), or over a connection pool it owns while used as ``async with executor:`` (closed
-    on leaving the block, or by :meth:`aclose`). An executor used outside ``async with`` and
-    without ``session`` opens and closes a pool per run, so nothing is left open. The input
-    schemas of the document are checked once, at the first run, and their validators kept.
+    Without ``transport``, the executor sends through one transport of its own, created at
+    the first run and reused by every later one: over the aiohttp ``session`` if given (which
+    it never closes), or over a connection pool it owns while used as ``async with
+    executor:`` (closed on leaving the block, or by
+    [`aclose`][qruntime_session.workflows.WorkflowExecutor.aclose]). An executor used outside
+    ``async with`` and without ``session`` opens and closes a pool per run, so nothing is left
+    open. The input schemas of the document are checked once, at the first run, and their
+    validators kept. The executor holds no run state: concurrent runs are independent.
 
-    ``sleep``, ``clock`` and ``now`` are injectable for tests. ``max_steps`` bounds
-    the step executions of one run (the loop guard). ``default_success`` decides a step without
-    ``successCriteria``: ``"2xx"`` (default) or ``"any"`` (any response). ``jsonpath_root_fallback``
-    switches the root-filter compatibility rule. The executor holds no run state: concurrent
-    runs are independent.
+    ```python
+    async with WorkflowExecutor(document=load_document(seed_path()), server_url=url) as ex:
+        result = await ex.run(inputs)
+    ```
+
+    Args:
+        document: The document, from
+            [`load_document`][qruntime_session.workflows.load_document].
+        server_url: Replaces the OpenAPI ``servers[0].url``: one URL for every source, or a
+            mapping from source name to URL (sources not named keep their own).
+        transport: The package's internal transport to send through (it is not closed);
+            most callers leave it ``None`` and pass ``session`` or nothing.
+        session: An aiohttp session to send through (the executor never closes it).
+        timeouts: Per-request timeouts of the transport the executor creates
+            ([`Timeouts`][qruntime_session.Timeouts]; default: the package's).
+        sleep: Awaited to wait before a retry (injectable for tests).
+        clock: Monotonic seconds, for the trace's ``started`` and ``elapsed``.
+        now: The current UTC time, for ``Retry-After`` dates.
+        max_steps: The most step executions one run may make (the loop guard; past it the
+            run fails with [`StepLimitError`][qruntime_session.workflows.StepLimitError]).
+        default_success: Decides a step without ``successCriteria``: ``"2xx"`` (a 2xx status)
+            or ``"any"`` (any response).
+        jsonpath_root_fallback: Whether a ``$[?…]`` JSONPath that matches nothing is tried
+            again against the context wrapped in an array (the guide's ``jsonpath`` section).
+        resource_suffixes: Step-output name endings (lower-cased, ``-``/``_`` removed) that
+            mark a resource handle for ``left_open``.
     """
 
     document: ArazzoDocument
@@ -120,7 +140,18 @@ class WorkflowExecutor:
             await shared.aclose()
 
     def workflow_for(self, workflow_id: str | None) -> Workflow:
-        """The workflow ``workflow_id`` names, or the document's first when it is ``None``."""
+        """The workflow a run with this ``workflow_id`` runs.
+
+        Args:
+            workflow_id: A ``workflowId`` of the document, or ``None`` for its first workflow.
+
+        Returns:
+            The workflow.
+
+        Raises:
+            InvalidInputError: The document has no workflow with that id (the message lists
+                the ids it has).
+        """
         if workflow_id is None:
             return self.document.workflows[0]
         try:
@@ -134,12 +165,30 @@ class WorkflowExecutor:
     async def run(
         self, inputs: Mapping[str, Any] | None = None, *, workflow_id: str | None = None
     ) -> WorkflowResult:
-        """Run a workflow (default: the first) and return its :class:`WorkflowResult`.
+        """Run a workflow and return its result.
 
-        Raises :class:`WorkflowInputError` for inputs its schema rejects and
-        :class:`MissingExtraError` when an optional library the document needs is missing —
-        both before any request. A failing step is *returned* (``result.status == "failed"``,
-        ``result.error``); use ``result.raise_for_status()`` to raise it.
+        Everything that can be checked is checked before the first request. A failing step
+        is *returned* (``result.status == "failed"``, ``result.error``); use
+        [`raise_for_status`][qruntime_session.workflows.WorkflowResult.raise_for_status] to
+        raise it. Cancelling the run stops it at once (nothing more is sent).
+
+        Args:
+            inputs: The workflow's inputs (defaults from its input schema are applied);
+                a dependency receives the ones its own schema declares.
+            workflow_id: The workflow to run (default: the document's first).
+
+        Returns:
+            The [`WorkflowResult`][qruntime_session.workflows.WorkflowResult]: status,
+            outputs, every step execution and the masked per-attempt trace.
+
+        Raises:
+            InvalidInputError: The document has no workflow ``workflow_id``.
+            WorkflowInputError: The inputs of the workflow (or of a workflow it depends on)
+                do not satisfy its input schema.
+            DocumentError: An input schema of the document is not valid JSON Schema 2020-12.
+            MissingExtraError: An optional library the document needs is not installed.
+            ConfigurationError: An operation of the document has no absolute server URL
+                and ``server_url`` does not supply one.
         """
         workflow = self.workflow_for(workflow_id)
         self._preflight()
@@ -188,6 +237,24 @@ class WorkflowExecutor:
 
         Steps are assumed to succeed and follow each other (no actions). Values that only a
         response can provide appear as ``<$steps.…>`` placeholders; secrets are masked.
+
+        Args:
+            inputs: The workflow's inputs, as for
+                [`run`][qruntime_session.workflows.WorkflowExecutor.run].
+            workflow_id: The workflow to plan (default: the document's first).
+
+        Returns:
+            One [`PlannedRequest`][qruntime_session.workflows.PlannedRequest] per request, in
+            the order a successful run would send them.
+
+        Raises:
+            InvalidInputError: The document has no workflow ``workflow_id``.
+            WorkflowInputError: The inputs of the workflow (or of a workflow it depends on)
+                do not satisfy its input schema.
+            DocumentError: An input schema of the document is not valid JSON Schema 2020-12.
+            MissingExtraError: An optional library the document needs is not installed.
+            ConfigurationError: An operation of the document has no absolute server URL
+                and ``server_url`` does not supply one.
         """
         workflow = self.workflow_for(workflow_id)
         self._preflight()

@@ -1,7 +1,7 @@
 """The state of one run: per-workflow state, the current exchange, the expression scope.
 
-Shared by the executor's parts (:mod:`._steps` runs one attempt, :mod:`._flow` decides what
-follows, :mod:`._outputs` computes outputs and records the trace). Nothing here sends a
+Shared by the executor's parts (``_steps`` runs one attempt, ``_flow`` decides what
+follows, ``_outputs`` computes outputs and records the trace). Nothing here sends a
 request or decides anything.
 """
 

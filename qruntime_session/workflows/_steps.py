@@ -5,7 +5,7 @@ exactly once through the project's transport with ``retry="none"``, ``expected=N
 ``authenticate=False`` (only the document decides about retries and headers), and judged by
 its ``successCriteria`` (none: a 2xx status, or any response with ``default_success="any"``).
 A step that targets a workflow runs it through the ``call_workflow`` the caller passes in
-(flow control owns nested runs). What happens after an attempt is :mod:`._flow`'s business.
+(flow control owns nested runs). What happens after an attempt is ``_flow``'s business.
 """
 
 from __future__ import annotations

@@ -167,15 +167,27 @@ _QUERY_PAIR = re.compile(r"((?:^|&)([^=&]*)=)([^&]*)")
 
 @attrs.frozen(kw_only=True)
 class RequestRecord:
-    """A request as sent (already masked)."""
+    """A request as sent (already masked).
+
+    Secret values, secret-named headers, JSON members and query parameters read ``***``
+    (see the guide's [Secret masking][secret-masking]).
+    """
 
     method: str
+    """The HTTP method (``POST``)."""
     url: str
+    """The full URL, query included."""
     headers: Mapping[str, str]
+    """The request headers, ``Content-Type`` included."""
     body: Any = None
+    """The body as JSON data (or text), or ``None`` without a body."""
 
     def as_json(self) -> dict[str, Any]:
-        """This record as JSON-compatible data (keys as in the JSON trace)."""
+        """This record as JSON-compatible data (keys as in the JSON trace).
+
+        Returns:
+            ``method``, ``url``, ``headers`` and ``body``.
+        """
         return {
             "method": self.method,
             "url": self.url,
@@ -186,18 +198,34 @@ class RequestRecord:
 
 @attrs.frozen(kw_only=True)
 class PlannedRequest:
-    """A request a dry run would send (masked). Values not known before running are ``<$expr>``."""
+    """A request a dry run would send (masked). Values not known before running are ``<$expr>``.
+
+    [`WorkflowExecutor.plan`][qruntime_session.workflows.WorkflowExecutor.plan] returns
+    these, in the order the requests would be sent.
+    """
 
     workflow_id: str
+    """The workflow of the step."""
     step_id: str
+    """The step that would send the request."""
     operation_id: str | None
+    """The OpenAPI ``operationId`` of the step's operation, when it has one."""
     method: str
+    """The HTTP method (``POST``)."""
     url: str
+    """The full URL, query included."""
     headers: Mapping[str, str]
+    """The request headers."""
     body: Any = None
+    """The body as JSON data (or text), or ``None`` without a body."""
 
     def as_json(self) -> dict[str, Any]:
-        """This record as JSON-compatible data (keys as in the JSON trace)."""
+        """This record as JSON-compatible data (keys as in the JSON trace).
+
+        Returns:
+            ``workflowId``, ``stepId``, ``operationId``, ``method``, ``url``, ``headers`` and
+            ``body``.
+        """
         return {
             "workflowId": self.workflow_id,
             "stepId": self.step_id,
@@ -213,11 +241,30 @@ class PlannedRequest:
 class AttemptTrace:
     """One attempt of one step (masked): what was sent, what came back, what was decided.
 
-    ``started`` is the injected clock's reading when the attempt began and ``elapsed`` its
-    duration; ``sleep`` is the wait before the next attempt when the action was ``retry``.
-    ``error_type`` is ``"timeout"``, ``"connect"``, ``"connection_lost"``, ``"transport"``,
-    ``"expression"`` (a value could not be resolved: nothing was sent), ``"workflow"`` (a
-    called workflow failed) or ``None``.
+    ``error_type`` is ``"expression"`` when a value could not be resolved (nothing was sent)
+    and ``"workflow"`` when a called workflow failed.
+
+    Args:
+        workflow_id: The workflow of the step.
+        step_id: The step attempted.
+        attempt: 1 for the first attempt of this step execution, 2 after one retry, and so on.
+        started: The injected clock's reading when the attempt began, in seconds.
+        elapsed: How long the attempt took, in seconds.
+        request: The request sent, or ``None`` when nothing was sent (a workflow step, or a value
+            that could not be resolved).
+        status: The response's HTTP status, or ``None`` when no response came.
+        response_headers: The response headers (masked).
+        response_body: The response body as JSON data (or text), masked.
+        error: What went wrong when no usable response came, or ``None``.
+        error_type: ``"timeout"``, ``"connect"``, ``"connection_lost"``, ``"transport"``,
+            ``"expression"``, ``"workflow"`` or ``None``.
+        criteria: The outcome of each success criterion, in document order, then those of the
+            actions considered after it.
+        success: Whether the attempt succeeded (every success criterion passed).
+        action: What followed: ``next``, ``break``, the action taken (``end``, ``goto:<id>``,
+            ``retry``, ``retry:<id>``), or ``return`` for a step run before a retry.
+        sleep: The wait before the next attempt when the action was ``retry``, in seconds.
+        notes: Remarks of the executor on this attempt (a policy applied, a value ignored).
     """
 
     workflow_id: str
@@ -238,7 +285,14 @@ class AttemptTrace:
     notes: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        """This record as JSON-compatible data (keys as in the JSON trace)."""
+        """This record as JSON-compatible data (keys as in the JSON trace).
+
+        Returns:
+            ``workflowId``, ``stepId``, ``attempt``, ``started``, ``elapsed``, ``request``,
+            ``response`` (``status``, ``headers``, ``body``; ``None`` without a response),
+            ``error``, ``errorType``, ``criteria``, ``success``, ``action``, ``sleep`` and
+            ``notes``.
+        """
         return {
             "workflowId": self.workflow_id,
             "stepId": self.step_id,

@@ -2,7 +2,7 @@
 
 PyYAML implements YAML 1.1, whose implicit typing surprises JSON-minded authors: ``on``,
 ``yes``, ``no`` and ``off`` become booleans, ``2024-01-01`` becomes a ``date``, ``0777`` is
-octal, ``1_000`` and ``1:30`` are numbers. :class:`JSONSafeLoader` replaces those resolvers
+octal, ``1_000`` and ``1:30`` are numbers. ``JSONSafeLoader`` replaces those resolvers
 with the YAML 1.2 *core schema* ones, so:
 
 * booleans are only ``true``/``false`` (``True``/``TRUE``/``False``/``FALSE``);
@@ -154,7 +154,7 @@ def check_json_compatible(data: Any, path: str = "") -> list[Problem]:
 
 
 def load_data(text: str, *, source: str = "<string>", json_only: bool = False) -> Any:
-    """Parse ``text`` (JSON, or YAML read through :class:`JSONSafeLoader`)."""
+    """Parse ``text`` (JSON, or YAML read through ``JSONSafeLoader``)."""
     try:
         # JSONSafeLoader is a SafeLoader subclass, hence the S506 exemption.
         data = json.loads(text) if json_only else yaml.load(text, Loader=JSONSafeLoader)  # noqa: S506

@@ -88,7 +88,6 @@ NOT_YET_CONVERTED = (
     "qruntime_session._waiting",
     "qruntime_session.primitives",
     "qruntime_session.pytest_plugin",
-    "qruntime_session.workflows",
 )
 
 REFERENCE_MODULES = [*PUBLIC_MODULES, "qruntime_session.primitives"]

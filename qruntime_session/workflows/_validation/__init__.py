@@ -2,13 +2,13 @@
 
 Everything is checked before anything is sent, and every problem names its path
 (``workflows[0].steps[2].operationId``). All problems are collected and reported together in
-one :class:`DocumentError`. What is checked is listed in docs/workflows.md ("Validation");
-operation targets are resolved afterwards by :mod:`.._openapi`, which needs the source files.
+one ``DocumentError``. What is checked is listed in docs/workflows.md ("What is checked");
+operation targets are resolved afterwards by ``_openapi``, which needs the source files.
 
-One validator per kind of object, sharing one :class:`~._context.Context`:
-:mod:`._document` (the root, and the order of everything), :mod:`._sources`,
-:mod:`._components`, :mod:`._workflows`, :mod:`._steps`, :mod:`._parameters`,
-:mod:`._actions`, :mod:`._criteria`, and :mod:`._references` (expressions and ``dependsOn``).
+One validator per kind of object, sharing one ``_context.Context``:
+``_document`` (the root, and the order of everything), ``_sources``,
+``_components``, ``_workflows``, ``_steps``, ``_parameters``,
+``_actions``, ``_criteria``, and ``_references`` (expressions and ``dependsOn``).
 """
 
 from __future__ import annotations

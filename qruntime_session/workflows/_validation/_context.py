@@ -179,7 +179,7 @@ class Context:
 
 
 class Part:
-    """A validator of one kind of object: the shared :class:`Context` and its field checks."""
+    """A validator of one kind of object: the shared ``Context`` and its field checks."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx

@@ -109,7 +109,7 @@ class DocumentValidator(Part):
 def build_document(
     data: Any, *, location: Path | None = None, source: str | None = None
 ) -> ArazzoDocument:
-    """Validate raw Arazzo data and build the typed model; raises :class:`DocumentError`."""
+    """Validate raw Arazzo data and build the typed model; raises ``DocumentError``."""
     validator = DocumentValidator(data, location)
     document = validator.build()
     problems = validator.ctx.problems
