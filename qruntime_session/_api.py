@@ -1,9 +1,9 @@
 """The API room: one configured connection to the Runtime service, and the job listing.
 
-:class:`RuntimeApi` owns what every request needs — the resolved :class:`ClientConfig`, the
+`RuntimeApi` owns what every request needs — the resolved [`ClientConfig`][qruntime_session.ClientConfig], the
 authenticator, the transport and its connection pool, the submission pace, the clocks — and
 the registry of sessions opened on it. Sessions, jobs, the waiting helpers and backends send
-their requests through it; none of them knows :class:`RuntimeClient`, the façade built on top
+their requests through it; none of them knows [`RuntimeClient`][qruntime_session.RuntimeClient], the façade built on top
 of it (``_client.py``) that hands out sessions and jobs.
 """
 
@@ -91,11 +91,11 @@ class _Pacer:
 
 class RuntimeApi:
     """One configured connection to the Qiskit Runtime API (the layer under
-    :class:`RuntimeClient`; see that class for the settings and how they are resolved).
+    [`RuntimeClient`][qruntime_session.RuntimeClient]; see that class for the settings and how they are resolved).
 
     It knows the transport, the job listing and the registry of open sessions; it hands out
-    nothing. What a primitive job's result means is not its business: :meth:`_decode_result`
-    returns the JSON as sent, and :class:`RuntimeClient` decodes it.
+    nothing. What a primitive job's result means is not its business: `_decode_result`
+    returns the JSON as sent, and [`RuntimeClient`][qruntime_session.RuntimeClient] decodes it.
     """
 
     def __init__(
@@ -225,7 +225,7 @@ class RuntimeApi:
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`aclose` has run (a closed client sends nothing more)."""
+        """Whether `aclose` has run (a closed client sends nothing more)."""
         return self._state is _ClientState.CLOSED
 
     @property
@@ -372,7 +372,7 @@ class RuntimeApi:
 
         Each job is yielded once. The listing stops at the last page, at ``count``, when a
         page brings no job not seen before (a server that ignores ``offset``), or after
-        :data:`MAX_PAGES` pages, whichever comes first.
+        `MAX_PAGES` pages, whichever comes first.
         """
         if limit is not None:
             check_positive_int(limit, "limit")
@@ -428,9 +428,9 @@ class RuntimeApi:
     def _decode_result(
         self, body: Any, *, program_id: str, job_id: str, session_id: str | None
     ) -> Any:
-        """A ``sampler`` or ``estimator`` job's result body as :meth:`Job.result` returns it.
+        """A ``sampler`` or ``estimator`` job's result body as [`Job.result`][qruntime_session.Job.result] returns it.
 
-        Here: the JSON as sent. :class:`RuntimeClient` decodes it into a ``PrimitiveResult``.
+        Here: the JSON as sent. [`RuntimeClient`][qruntime_session.RuntimeClient] decodes it into a ``PrimitiveResult``.
         """
         return body
 
@@ -528,7 +528,7 @@ async def close_session(api: RuntimeApi, session_id: str) -> None:
 async def create_job(api: RuntimeApi, body: Mapping[str, Any]) -> str:
     """``POST /v1/jobs`` once (never re-sent here): the new job's id.
 
-    A 200 without a readable id raises :class:`UnexpectedStatusError` with that status: a
+    A 200 without a readable id raises [`UnexpectedStatusError`][qruntime_session.errors.UnexpectedStatusError] with that status: a
     job was created, and the caller looks for it.
     """
     response = await api.transport.request(

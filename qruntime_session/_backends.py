@@ -2,7 +2,7 @@
 ``/properties``.
 
 Typed records, their parsing from JSON (tolerant, unknown fields kept in ``raw``), and the
-requests :class:`RuntimeClient` sends for ``backends()``, ``backend(name)``,
+requests [`RuntimeClient`][qruntime_session.RuntimeClient] sends for ``backends()``, ``backend(name)``,
 ``backend_status(name)``, ``backend_target(name)`` and ``least_busy()``. Qubit counts are
 named ``num_qubits``, as qiskit names them (``n_qubits``, the configuration document's own
 name, still reads).
@@ -68,7 +68,7 @@ class BackendConfiguration:
     """``GET /v1/backends/{name}/configuration`` (a QasmBackendConfiguration document).
 
     The fields most programs need are typed; the whole document is in ``raw``.
-    :meth:`to_target` builds qiskit's ``Target`` from it (the ``qiskit`` extra).
+    `to_target` builds qiskit's ``Target`` from it (the ``qiskit`` extra).
     """
 
     name: str
@@ -85,7 +85,7 @@ class BackendConfiguration:
 
     @property
     def n_qubits(self) -> int | None:
-        """The configuration document's name for :attr:`num_qubits`."""
+        """The configuration document's name for `num_qubits`."""
         return self.num_qubits
 
     def to_target(self, properties: Mapping[str, Any] | None = None) -> Any:
@@ -274,7 +274,7 @@ def _qubit_count(item: Mapping[str, Any]) -> int | None:
 
 
 async def _bounded_all(items: Sequence[T], call: Callable[[T], Awaitable[R]]) -> list[R]:
-    """``call`` on every item, at most :data:`CONCURRENCY` at once; the first error cancels
+    """``call`` on every item, at most `CONCURRENCY` at once; the first error cancels
     the rest and is raised (not wrapped in an ExceptionGroup)."""
     gate = asyncio.Semaphore(CONCURRENCY)
 

@@ -1,9 +1,9 @@
 """RuntimeClient: the façade that hands out sessions, jobs and backends.
 
 The connection itself — configuration, auth, the pool, the job listing — is
-:class:`~qruntime_session._api.RuntimeApi`; sessions (``_session.py``), jobs (``_job.py``) and
+`RuntimeApi`; sessions (``_session.py``), jobs (``_job.py``) and
 backends (``_backends.py``) depend on that, never on this module. Here they are put together:
-:class:`RuntimeClient` adds the factories, and :class:`Session` is the session that builds its
+[`RuntimeClient`][qruntime_session.RuntimeClient] adds the factories, and [`Session`][qruntime_session.Session] is the session that builds its
 own client when given none.
 """
 
@@ -26,14 +26,14 @@ __all__ = ["RuntimeClient", "Session"]
 class RuntimeClient(RuntimeApi):
     """A configured connection to the Qiskit Runtime API.
 
-    Settings are resolved once, here, by :meth:`ClientConfig.load` (explicit keywords >
+    Settings are resolved once, here, by [`ClientConfig.load`][qruntime_session.ClientConfig.load] (explicit keywords >
     environment > qiskit-ibm-runtime's saved account > YAML file > defaults; see
     ``docs/configuration.md``). The client owns one ``aiohttp.ClientSession``, created on
     first use, unless one is passed in as ``session=`` — then it is shared and never closed
     by the client.
 
-    Use it as an async context manager (or call :meth:`aclose`), and open many sessions on it
-    with :meth:`session`::
+    Use it as an async context manager (or call `aclose`), and open many sessions on it
+    with `session`::
 
         async with RuntimeClient() as client:
             async with client.session("ibm_fez", "batch") as session:
@@ -63,13 +63,13 @@ class RuntimeClient(RuntimeApi):
         *,
         on_exit: OnExit = "close",
     ) -> Session:
-        """A :class:`Session` on this client (opened when entered with ``async with``)."""
+        """A [`Session`][qruntime_session.Session] on this client (opened when entered with ``async with``)."""
         return Session(backend, mode, client=self, on_exit=on_exit)
 
     def attach_session(
         self, session_id: str, *, backend: str | None = None, on_exit: OnExit = "close"
     ) -> Session:
-        """A :class:`Session` for an existing session id; entering it reads the session."""
+        """A [`Session`][qruntime_session.Session] for an existing session id; entering it reads the session."""
         return Session.attach(session_id, client=self, backend=backend, on_exit=on_exit)
 
     def job(self, job_id: str) -> Job:
@@ -82,7 +82,7 @@ class RuntimeClient(RuntimeApi):
 
     async def backends(self, *, status: bool = True) -> list[BackendInfo]:
         """The instance's backends (``GET /v1/backends``), each with its
-        :class:`BackendStatus` fetched concurrently (``status=False`` skips those requests)."""
+        [`BackendStatus`][qruntime_session.BackendStatus] fetched concurrently (``status=False`` skips those requests)."""
         return await _backends.list_backends(self, status=status)
 
     async def backend(self, name: str) -> BackendConfiguration:
@@ -122,16 +122,16 @@ class RuntimeClient(RuntimeApi):
 class Session(BaseSession):
     """A Qiskit Runtime session, opened on ``async with`` and closed on every exit.
 
-    ``Session(backend, mode)`` without ``client=`` builds a :class:`RuntimeClient` from the
+    ``Session(backend, mode)`` without ``client=`` builds a [`RuntimeClient`][qruntime_session.RuntimeClient] from the
     environment and closes it on exit; for more than a script, share one client and use
-    :meth:`RuntimeClient.session`.
+    [`RuntimeClient.session`][qruntime_session.RuntimeClient.session].
     """
 
     _client_class = RuntimeClient
 
     @property
     def client(self) -> RuntimeClient:
-        """The :class:`RuntimeClient` the session sends through.
+        """The [`RuntimeClient`][qruntime_session.RuntimeClient] the session sends through.
 
         A session that builds its own client has none before it is entered
         (``SessionStateError``).

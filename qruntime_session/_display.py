@@ -76,7 +76,7 @@ def job_html(job: Any) -> str:
     Parameters
     ----------
     job:
-        A :class:`qruntime_session.Job` (or any object with its ``id``, ``session_id``,
+        A [`qruntime_session.Job`][qruntime_session.Job] (or any object with its ``id``, ``session_id``,
         ``program_id`` and ``last_info`` attributes).
 
     Returns
@@ -110,7 +110,7 @@ def session_html(session: Any) -> str:
     Parameters
     ----------
     session:
-        A :class:`qruntime_session.Session`.
+        A [`qruntime_session.Session`][qruntime_session.Session].
 
     Returns
     -------
@@ -188,7 +188,7 @@ def result_html(result: Any) -> str:
     Parameters
     ----------
     result:
-        A :class:`qruntime_session.primitives.PrimitiveResult` or ``PubResult``.
+        A [`qruntime_session.primitives.PrimitiveResult`][qruntime_session.primitives.PrimitiveResult] or ``PubResult``.
 
     Returns
     -------
@@ -207,7 +207,7 @@ def result_html(result: Any) -> str:
 
 
 class JobDisplay:
-    """Gives :class:`Job` a rich repr in notebooks (``_repr_html_``)."""
+    """Gives [`Job`][qruntime_session.Job] a rich repr in notebooks (``_repr_html_``)."""
 
     __slots__ = ()
 
@@ -216,7 +216,7 @@ class JobDisplay:
 
 
 class SessionDisplay:
-    """Gives :class:`Session` a rich repr in notebooks (``_repr_html_``)."""
+    """Gives [`Session`][qruntime_session.Session] a rich repr in notebooks (``_repr_html_``)."""
 
     __slots__ = ()
 
@@ -277,7 +277,7 @@ class ProgressDisplay:
         Parameters
         ----------
         progress:
-            The :class:`~qruntime_session.WaitProgress` of the poll.
+            The [`WaitProgress`][qruntime_session.WaitProgress] of the poll.
         """
         if self._closed:
             return

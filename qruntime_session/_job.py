@@ -45,7 +45,7 @@ def outcome_error(info: JobInfo) -> errors.JobError | None:
 class Job(JobDisplay):
     """A job in the Runtime service. Cheap to create; every method sends requests.
 
-    ``last_info`` is the most recent :class:`JobInfo` this handle saw (``None`` before any).
+    ``last_info`` is the most recent [`JobInfo`][qruntime_session.JobInfo] this handle saw (``None`` before any).
     """
 
     def __init__(
@@ -85,7 +85,7 @@ class Job(JobDisplay):
         return exc
 
     async def info(self, *, exclude_params: bool = False) -> JobInfo:
-        """``GET /v1/jobs/{id}`` as a :class:`JobInfo` (tolerant of unknown fields)."""
+        """``GET /v1/jobs/{id}`` as a [`JobInfo`][qruntime_session.JobInfo] (tolerant of unknown fields)."""
         try:
             response = await self._client.transport.request(
                 "GET",
@@ -109,7 +109,7 @@ class Job(JobDisplay):
     async def statuses(self, *, poll: PollPolicy | None = None) -> AsyncIterator[JobStatus]:
         """Yield the job's status each time it changes, ending after a final status.
 
-        In testing mode the iteration is bounded like :meth:`wait` (``JobTimeoutError``).
+        In testing mode the iteration is bounded like `wait` (``JobTimeoutError``).
         """
         policy = poll if poll is not None else self._client.poll
         limit, _ = wait_limit(None)
@@ -153,14 +153,14 @@ class Job(JobDisplay):
     async def wait(
         self, timeout: float | None = None, *, poll: PollPolicy | None = None
     ) -> JobInfo:
-        """Poll until the job is final and return its last :class:`JobInfo`.
+        """Poll until the job is final and return its last [`JobInfo`][qruntime_session.JobInfo].
 
         A job in a session is polled every 0.1 s (``PollPolicy.session_interval``, as IBM's
         client does); other jobs back off exponentially with jitter (``PollPolicy``: from
         about 0.5 s to a cap). ``timeout`` (seconds) bounds the wait and raises
-        :class:`JobTimeoutError`; the job itself is not cancelled. In testing mode
-        (:func:`qruntime_session.testing.no_waiting`) the wait is also bounded by the mode's
-        deadline. A failed or cancelled job is returned, not raised: use :meth:`result` to
+        [`JobTimeoutError`][qruntime_session.errors.JobTimeoutError]; the job itself is not cancelled. In testing mode
+        ([`qruntime_session.testing.no_waiting`][qruntime_session.testing.no_waiting]) the wait is also bounded by the mode's
+        deadline. A failed or cancelled job is returned, not raised: use `result` to
         get an error for those.
         """
         timeout = check_deadline(timeout)
@@ -204,9 +204,9 @@ class Job(JobDisplay):
         """Wait for the job, then return its result.
 
         For a ``sampler`` or ``estimator`` job this is a
-        :class:`qruntime_session.primitives.PrimitiveResult` decoded from either result format
-        (a malformed body raises :class:`ResultDecodeError`); for any other program, the JSON
-        as :meth:`result_json` returns it. Errors are those of :meth:`result_json`.
+        [`qruntime_session.primitives.PrimitiveResult`][qruntime_session.primitives.PrimitiveResult] decoded from either result format
+        (a malformed body raises [`ResultDecodeError`][qruntime_session.errors.ResultDecodeError]); for any other program, the JSON
+        as `result_json` returns it. Errors are those of `result_json`.
         """
         body = await self.result_json(timeout)
         if self.program_id not in ("sampler", "estimator"):
@@ -222,9 +222,9 @@ class Job(JobDisplay):
     async def result_json(self, timeout: float | None = None) -> Any:
         """Wait for the job, then return its result (``GET …/results``) as JSON, as sent.
 
-        A failed job raises :class:`JobFailedError`, a cancelled one
-        :class:`JobCancelledError` (both carry ``reason``, ``reason_code``,
-        ``reason_solution``); a 204 answer raises :class:`JobResultUnavailableError`. A body
+        A failed job raises [`JobFailedError`][qruntime_session.errors.JobFailedError], a cancelled one
+        [`JobCancelledError`][qruntime_session.errors.JobCancelledError] (both carry ``reason``, ``reason_code``,
+        ``reason_solution``); a 204 answer raises [`JobResultUnavailableError`][qruntime_session.errors.JobResultUnavailableError]. A body
         that is not JSON is returned as text.
         """
         info = await self.wait(check_deadline(timeout))
@@ -259,7 +259,7 @@ class Job(JobDisplay):
             return response.text
 
     async def cancel(self) -> None:
-        """``POST /v1/jobs/{id}/cancel``; a job already final raises :class:`ConflictError`."""
+        """``POST /v1/jobs/{id}/cancel``; a job already final raises [`ConflictError`][qruntime_session.errors.ConflictError]."""
         try:
             await self._client.transport.request(
                 "POST",
@@ -288,7 +288,7 @@ class Job(JobDisplay):
         return response.text
 
     async def metrics(self) -> JobMetrics:
-        """``GET …/metrics`` as a :class:`JobMetrics`."""
+        """``GET …/metrics`` as a [`JobMetrics`][qruntime_session.JobMetrics]."""
         try:
             response = await self._client.transport.request(
                 "GET", f"/v1/jobs/{path_segment(self.id)}/metrics", operation="get_job_metrics_jid"

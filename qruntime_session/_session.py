@@ -4,7 +4,7 @@
 
 1. createSession   ``POST /v1/sessions`` ``{"backend", "mode"}``            → must be 200
 2. runJobInSession ``POST /v1/jobs`` ``{"program_id", "backend", "session_id", "params"}`` → 200
-   (once per :meth:`Session.submit_job`)
+   (once per [`Session.submit_job`][qruntime_session.Session.submit_job])
 3. closeSession    ``DELETE /v1/sessions/{id}/close``                          → must be 204
 
 and adds what the workflow cannot say: step 3 runs on *every* exit path — a normal exit, an
@@ -106,11 +106,11 @@ async def _shielded(awaitable: Awaitable[T]) -> T:
 
 
 class SessionLifecycle(SessionDisplay):
-    """A Qiskit Runtime session's lifecycle, on a :class:`RuntimeApi`: created (or attached)
+    """A Qiskit Runtime session's lifecycle, on a `RuntimeApi`: created (or attached)
     on ``async with``, closed or drained on every exit — shielded from cancellation, bounded
     in time — and registered with its client while open.
 
-    Its jobs are :class:`BaseSession`'s business.
+    Its jobs are `BaseSession`'s business.
     """
 
     #: The clients it accepts, and the one it builds when given none.
@@ -197,7 +197,7 @@ class SessionLifecycle(SessionDisplay):
 
     @property
     def client(self) -> RuntimeApi:
-        """The :class:`RuntimeClient` the session sends through.
+        """The [`RuntimeClient`][qruntime_session.RuntimeClient] the session sends through.
 
         A session that builds its own client has none before it is entered
         (``SessionStateError``).
@@ -307,7 +307,7 @@ class SessionLifecycle(SessionDisplay):
     # -- session operations ---------------------------------------------------------------
 
     async def details(self) -> SessionDetails:
-        """``GET /v1/sessions/{id}`` as a :class:`SessionDetails`."""
+        """``GET /v1/sessions/{id}`` as a [`SessionDetails`][qruntime_session.SessionDetails]."""
         if self.id is None:
             raise errors.SessionStateError("the session has no id until it is entered")
         try:
@@ -467,9 +467,9 @@ class SessionLifecycle(SessionDisplay):
 class BaseSession(SessionLifecycle):
     """A session's jobs: submitting them (raw, sampler, estimator), finding and waiting on them.
 
-    The lifecycle is :class:`SessionLifecycle`'s; what an ambiguous job POST means is
-    :class:`Submissions`'. The public :class:`qruntime_session.Session` (``_client.py``) adds
-    only which client it builds when given none (:meth:`_new_client`).
+    The lifecycle is `SessionLifecycle`'s; what an ambiguous job POST means is
+    `Submissions`'. The public [`qruntime_session.Session`][qruntime_session.Session] (``_client.py``) adds
+    only which client it builds when given none (`_new_client`).
     """
 
     @property
@@ -492,7 +492,7 @@ class BaseSession(SessionLifecycle):
         checked before anything is sent. If the POST fails ambiguously (a timeout, a broken
         connection, a 5xx other than 503), the job is never re-sent blindly: the session's
         jobs are listed first, and the job is adopted if it was created, re-sent only if it
-        provably was not, and :class:`SubmissionUnknownError` is raised when it cannot tell.
+        provably was not, and [`SubmissionUnknownError`][qruntime_session.errors.SubmissionUnknownError] is raised when it cannot tell.
         """
         client = self._require_open("submit a job")
         if not is_nonempty_str(program_id):
@@ -531,7 +531,7 @@ class BaseSession(SessionLifecycle):
         support_qiskit: bool = False,
         tags: Sequence[str] = (),
     ) -> primitives.SamplerJob:
-        """Submit a V2 ``sampler`` job built from ``pubs`` through :meth:`submit_job`.
+        """Submit a V2 ``sampler`` job built from ``pubs`` through `submit_job`.
 
         Pubs are checked before anything is sent (see ``docs/results.md``); the returned job's
         ``result()`` is a ``PrimitiveResult``.
@@ -556,7 +556,7 @@ class BaseSession(SessionLifecycle):
         support_qiskit: bool = False,
         tags: Sequence[str] = (),
     ) -> primitives.EstimatorJob:
-        """Submit a V2 ``estimator`` job built from ``pubs`` through :meth:`submit_job`."""
+        """Submit a V2 ``estimator`` job built from ``pubs`` through `submit_job`."""
         self._require_open("submit a job")
         params = primitives.estimator_params(
             pubs, precision=precision, options=options, support_qiskit=support_qiskit
@@ -612,7 +612,7 @@ class BaseSession(SessionLifecycle):
         poll: PollPolicy | None = None,
         progress: Progress | bool | None = None,
     ) -> AsyncIterator[JobInfo]:
-        """Yield each job's final :class:`JobInfo` as it finishes; one list per poll.
+        """Yield each job's final [`JobInfo`][qruntime_session.JobInfo] as it finishes; one list per poll.
 
         ``progress=True`` shows a progress display (tqdm when installed, else a text line).
         """

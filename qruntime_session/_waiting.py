@@ -71,7 +71,7 @@ async def as_completed(
     poll: PollPolicy | None = None,
     progress: Progress | bool | None = None,
 ) -> AsyncIterator[JobInfo]:
-    """Yield each job's final :class:`JobInfo` as it finishes (already-final jobs first).
+    """Yield each job's final [`JobInfo`][qruntime_session.JobInfo] as it finishes (already-final jobs first).
 
     Parameters
     ----------
@@ -84,8 +84,8 @@ async def as_completed(
     poll:
         The polling policy (default: the client's).
     progress:
-        A callback given a :class:`WaitProgress` after each poll; or ``True`` for a progress
-        display (:class:`ProgressDisplay`: a tqdm bar when tqdm is installed, else a text
+        A callback given a [`WaitProgress`][qruntime_session.WaitProgress] after each poll; or ``True`` for a progress
+        display (`ProgressDisplay`: a tqdm bar when tqdm is installed, else a text
         line on stderr). Off by default.
 
     Yields
@@ -209,7 +209,7 @@ async def wait_all(
 ) -> list[JobInfo]:
     """Wait until every job is final; return their final infos in the order given.
 
-    Parameters and errors are those of :func:`as_completed` (``progress=True`` shows a
+    Parameters and errors are those of [`as_completed`][qruntime_session.as_completed] (``progress=True`` shows a
     progress display).
     """
     timeout = check_deadline(timeout)

@@ -9,20 +9,20 @@ itself. Its fixtures are async (pytest-asyncio, which the extra installs); witho
 pytest-asyncio the module defines nothing and pytest sees no new fixtures.
 
 ``runtime_emulator``
-    A fresh in-process emulator (:class:`qruntime_session.emulator.Emulator`) served on
+    A fresh in-process emulator (`qruntime_session.emulator.Emulator`) served on
     127.0.0.1 for one test, driven by a manual clock (``runtime_clock``), with fault injection
     (``runtime_emulator.faults.add(...)``) and the request log (``runtime_emulator.requests``).
 ``runtime_client``
-    A :class:`qruntime_session.RuntimeClient` pointed at ``runtime_emulator``, with waiting
-    switched off for the test (:func:`qruntime_session.testing.no_waiting`): retries never
+    A [`qruntime_session.RuntimeClient`][qruntime_session.RuntimeClient] pointed at ``runtime_emulator``, with waiting
+    switched off for the test ([`qruntime_session.testing.no_waiting`][qruntime_session.testing.no_waiting]): retries never
     sleep, job polling pauses only milliseconds, and any job wait ends after the
     ``qruntime_wait_deadline`` ini option's seconds (default 5) in ``JobTimeoutError``, so a
     job nothing finishes cannot hang the run.
 ``runtime_clock``
-    The emulator's :class:`~qruntime_session.emulator.ManualClock`; ``advance(seconds)`` moves
+    The emulator's `ManualClock`; ``advance(seconds)`` moves
     emulated time (job durations, token expiry, rate limits).
 ``runtime_emulator_config``
-    The :class:`~qruntime_session.emulator.EmulatorConfig` the emulator is built from
+    The `EmulatorConfig` the emulator is built from
     (``clock=runtime_clock``; jobs complete as soon as they are observed). Override it in
     your ``conftest.py`` to change the emulator, e.g. ``EmulatorConfig(clock=runtime_clock,
     queue_seconds=None)`` to hold jobs until ``emu.start_job`` / ``emu.finish_job``.

@@ -1,7 +1,7 @@
 """Quantum data: typed results of sampler and estimator jobs, and pubs going in.
 
 ``await job.result()`` for a ``sampler`` or ``estimator`` job returns a
-:class:`PrimitiveResult` shaped like qiskit's, on numpy, decoded from either format the
+[`PrimitiveResult`][qruntime_session.primitives.PrimitiveResult] shaped like qiskit's, on numpy, decoded from either format the
 service sends (plain JSON for ``"support_qiskit": false``, Qiskit-encoded JSON for ``true``)::
 
     result = await job.result()

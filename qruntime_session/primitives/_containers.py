@@ -1,7 +1,7 @@
 """Result containers shaped like qiskit's (``qiskit.primitives.containers``), on numpy.
 
 ``PrimitiveResult`` → one ``SamplerPubResult``/``PubResult`` per pub → ``.data`` (a
-``DataBin``) whose fields are :class:`BitArray` registers (sampler) or ``numpy.ndarray``
+``DataBin``) whose fields are [`BitArray`][qruntime_session.primitives.BitArray] registers (sampler) or ``numpy.ndarray``
 values (estimator: ``evs``, ``stds``, ``ensemble_standard_error``).
 """
 
@@ -140,7 +140,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 class PubResult(ResultDisplay):
-    """The result of one pub: ``data`` (a :class:`DataBin`) and ``metadata``.
+    """The result of one pub: ``data`` (a [`DataBin`][qruntime_session.primitives.DataBin]) and ``metadata``.
 
     Estimator pubs give a plain ``PubResult`` (as in qiskit): ``data.evs``, ``data.stds`` and
     ``data.ensemble_standard_error`` are ``numpy`` arrays shaped like the pub."""
@@ -175,7 +175,7 @@ class PubResult(ResultDisplay):
 
 
 class SamplerPubResult(PubResult):
-    """The result of one sampler pub; ``data`` holds one :class:`BitArray` per register."""
+    """The result of one sampler pub; ``data`` holds one [`BitArray`][qruntime_session.primitives.BitArray] per register."""
 
     __slots__ = ()
 

@@ -15,7 +15,7 @@
   plus ``complex``, ``datetime`` and ``set``.
 
 Anything else the body holds (unknown envelopes such as ``ExecutionSpans``, unknown fields) is
-kept as received. A body that is not one of the two shapes raises :class:`ResultDecodeError`.
+kept as received. A body that is not one of the two shapes raises [`ResultDecodeError`][qruntime_session.errors.ResultDecodeError].
 """
 
 from __future__ import annotations
@@ -63,12 +63,12 @@ def decode_primitive_result(
     session_id: str | None = None,
     limits: DecodeLimits | None = None,
 ) -> PrimitiveResult[Any]:
-    """A :class:`PrimitiveResult` from a sampler or estimator result body (either format).
+    """A [`PrimitiveResult`][qruntime_session.primitives.PrimitiveResult] from a sampler or estimator result body (either format).
 
     ``program_id`` (``"sampler"``/``"estimator"``) decides the pub result class when the body
     does not say; ``job_id`` and ``session_id`` are carried by the error a malformed body
-    raises (:class:`ResultDecodeError`). ``limits`` bound what the body may make the decoder
-    allocate (default: :func:`get_decode_limits`); a body over them is malformed.
+    raises ([`ResultDecodeError`][qruntime_session.errors.ResultDecodeError]). ``limits`` bound what the body may make the decoder
+    allocate (default: [`get_decode_limits`][qruntime_session.primitives.get_decode_limits]); a body over them is malformed.
     """
     budget = Budget(limits if limits is not None else get_decode_limits())
     try:

@@ -11,7 +11,7 @@ __all__ = ["EstimatorJob", "SamplerJob"]
 
 
 class SamplerJob(Job):
-    """A ``sampler`` job: :meth:`result` is a ``PrimitiveResult`` of ``SamplerPubResult``."""
+    """A ``sampler`` job: `result` is a ``PrimitiveResult`` of ``SamplerPubResult``."""
 
     async def result(self, timeout: float | None = None) -> PrimitiveResult[SamplerPubResult]:
         decoded: Any = await super().result(timeout)
@@ -19,7 +19,7 @@ class SamplerJob(Job):
 
 
 class EstimatorJob(Job):
-    """An ``estimator`` job: :meth:`result` is a ``PrimitiveResult`` of ``PubResult``."""
+    """An ``estimator`` job: `result` is a ``PrimitiveResult`` of ``PubResult``."""
 
     async def result(self, timeout: float | None = None) -> PrimitiveResult[PubResult]:
         decoded: Any = await super().result(timeout)

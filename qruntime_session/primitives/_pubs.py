@@ -228,7 +228,7 @@ def sampler_params(
     options: Mapping[str, Any] | None = None,
     support_qiskit: bool = False,
 ) -> dict[str, Any]:
-    """The params of a V2 sampler job, in IBM's canonical form; :class:`InvalidInputError`
+    """The params of a V2 sampler job, in IBM's canonical form; [`InvalidInputError`][qruntime_session.errors.InvalidInputError]
     for any bad input. ``shots`` is the default of pubs that name none."""
     if shots is not None:
         shots = _positive_int(shots, "shots")
@@ -321,7 +321,7 @@ def estimator_params(
     options: Mapping[str, Any] | None = None,
     support_qiskit: bool = False,
 ) -> dict[str, Any]:
-    """The params of a V2 estimator job, in IBM's canonical form; :class:`InvalidInputError`
+    """The params of a V2 estimator job, in IBM's canonical form; [`InvalidInputError`][qruntime_session.errors.InvalidInputError]
     for any bad input. ``precision`` is the default of pubs that name none (else ``null``:
     the service's ``options["default_precision"]``)."""
     if precision is not None:

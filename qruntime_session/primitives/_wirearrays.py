@@ -4,12 +4,12 @@ hex samples, decoded straight into numpy arrays with every size checked before i
 - An envelope's base64 is decoded a few MiB at a time and fed to ``zlib.decompressobj`` with
   ``max_length``, so neither the compressed bytes nor the inflation ever exceed what the
   ``.npy`` header declares — and that declaration (shape x itemsize) is checked against the
-  :class:`DecodeLimits` budget before the one output buffer is allocated. numpy's own
+  [`DecodeLimits`][qruntime_session.primitives.DecodeLimits] budget before the one output buffer is allocated. numpy's own
   ``numpy.lib.format`` reads the header (object arrays are refused: no pickles).
 - Hex samples (``"0x1f"``) become packed big-endian bytes with a lookup table over one
   ASCII buffer, grouped by digit count; no Python integer per shot.
 
-Anything malformed raises :class:`WireArrayError` (the decoder turns it into
+Anything malformed raises `WireArrayError` (the decoder turns it into
 ``ResultDecodeError``).
 """
 
@@ -81,7 +81,7 @@ def get_decode_limits() -> DecodeLimits:
 
 
 def set_decode_limits(limits: DecodeLimits) -> DecodeLimits:
-    """Set the process-wide default :class:`DecodeLimits`; returns the previous ones."""
+    """Set the process-wide default [`DecodeLimits`][qruntime_session.primitives.DecodeLimits]; returns the previous ones."""
     global _limits
     if not isinstance(limits, DecodeLimits):
         raise TypeError(f"expected DecodeLimits, not {type(limits).__name__}")
