@@ -91,7 +91,8 @@ class _Pacer:
 
 class RuntimeApi:
     """One configured connection to the Qiskit Runtime API (the layer under
-    [`RuntimeClient`][qruntime_session.RuntimeClient]; see that class for the settings and how they are resolved).
+    [`RuntimeClient`][qruntime_session.RuntimeClient]; see that class for the settings and how
+    they are resolved).
 
     It knows the transport, the job listing and the registry of open sessions; it hands out
     nothing. What a primitive job's result means is not its business: `_decode_result`
@@ -121,6 +122,41 @@ class RuntimeApi:
         random: Callable[[], float] = random_module.random,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """Resolve the settings and prepare the connection (nothing is sent yet).
+
+        The settings are resolved by
+        [`ClientConfig.load`][qruntime_session.ClientConfig.load]; ``None`` means "not given
+        here".
+
+        Args:
+            base_url: The API base URL, without ``/v1``.
+            access_token: A bearer token.
+            api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
+            service_crn: The CRN of the Qiskit Runtime instance.
+            api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
+            iam_url: The IAM service that exchanges ``api_key``.
+            timeouts: The HTTP timeouts.
+            retry: The retry policy for requests.
+            session: An ``aiohttp.ClientSession`` to share; the client then never closes it.
+            config: A resolved configuration to use as it is, instead of the settings above
+                (passing both is an error).
+            account: The qiskit-ibm-runtime saved account to read.
+            config_file: A YAML config file, which must exist.
+            environ: The environment to read (default ``os.environ``).
+            poll: How often job and session statuses are polled.
+            submission_tags: Tag every job with a submission tag, so that a submission whose
+                answer was lost can be looked up instead of reported as unknown.
+            max_jobs_per_minute: Pace job submissions to at most this many in any 60 s
+                window (``None``: no pacing).
+            sleep: The coroutine function used to wait (tests pass a fake clock's).
+            random: The source of retry jitter in ``[0, 1)``.
+            clock: The monotonic clock, in seconds.
+
+        Raises:
+            ConfigurationError: The settings are incomplete or malformed, or ``config`` was
+                given together with individual settings.
+            InvalidInputError: ``max_jobs_per_minute`` is not a positive integer.
+        """
         if config is None:
             config = ClientConfig.load(
                 base_url=base_url,
@@ -152,8 +188,11 @@ class RuntimeApi:
         if max_jobs_per_minute is not None:
             check_positive_int(max_jobs_per_minute, "max_jobs_per_minute")
         self.config = config
+        """The resolved configuration (its repr hides the credential)."""
         self.poll = poll if poll is not None else PollPolicy()
+        """How often job and session statuses are polled by default."""
         self.submission_tags = submission_tags
+        """Whether every job is tagged so that a lost submission can be looked up."""
         self._sleep = sleep
         self._random = random
         self._clock = clock
@@ -209,12 +248,28 @@ class RuntimeApi:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Self:
-        """A client configured from the environment and defaults only (no files)."""
+        """A client configured from the environment and defaults only (no files).
+
+        Args:
+            environ: The environment to read (default ``os.environ``).
+            **kwargs: Other constructor keywords (``session``, ``poll``, ...).
+
+        Returns:
+            The client.
+        """
         return cls(config=ClientConfig.from_env(environ), **kwargs)
 
     @classmethod
     def from_config(cls, config: ClientConfig, **kwargs: Any) -> Self:
-        """A client using ``config`` as it is (the other keywords as for the constructor)."""
+        """A client using ``config`` as it is.
+
+        Args:
+            config: The resolved configuration.
+            **kwargs: Other constructor keywords (``session``, ``poll``, ...).
+
+        Returns:
+            The client.
+        """
         return cls(config=config, **kwargs)
 
     def __repr__(self) -> str:
@@ -225,7 +280,7 @@ class RuntimeApi:
 
     @property
     def closed(self) -> bool:
-        """Whether `aclose` has run (a closed client sends nothing more)."""
+        """Whether [`aclose`][qruntime_session.RuntimeClient.aclose] has run (a closed client sends nothing more)."""
         return self._state is _ClientState.CLOSED
 
     @property
@@ -346,7 +401,20 @@ class RuntimeApi:
     ) -> list[JobInfo]:
         """Jobs visible to this instance, newest first, following pages of 200.
 
-        ``limit`` caps how many are returned in total (``None``: all of them).
+        Args:
+            session_id: Only the jobs of this session.
+            pending: Only pending jobs (``True``), only finished ones (``False``), or both
+                (``None``).
+            program_id: Only jobs of this program (``"sampler"``, ``"estimator"``).
+            exclude_params: Leave each job's parameters out of the listing (smaller pages).
+            limit: How many jobs to return at most (``None``: all of them).
+
+        Returns:
+            The jobs, newest first.
+
+        Raises:
+            InvalidInputError: ``program_id`` is empty, or ``limit`` is not a positive integer.
+            UnexpectedStatusError: A page came back unreadable.
         """
         out: list[JobInfo] = []
         async for page in self.job_pages(
@@ -373,6 +441,21 @@ class RuntimeApi:
         Each job is yielded once. The listing stops at the last page, at ``count``, when a
         page brings no job not seen before (a server that ignores ``offset``), or after
         `MAX_PAGES` pages, whichever comes first.
+
+        Args:
+            session_id: Only the jobs of this session.
+            pending: Only pending jobs (``True``), only finished ones (``False``), or both
+                (``None``).
+            program_id: Only jobs of this program (``"sampler"``, ``"estimator"``).
+            exclude_params: Leave each job's parameters out of the listing (smaller pages).
+            limit: How many jobs to yield at most, over all pages (``None``: all of them).
+
+        Yields:
+            Each page's jobs not yielded before, newest first.
+
+        Raises:
+            InvalidInputError: ``program_id`` is empty, or ``limit`` is not a positive integer.
+            UnexpectedStatusError: A page came back unreadable.
         """
         if limit is not None:
             check_positive_int(limit, "limit")
