@@ -124,6 +124,21 @@ class SessionLifecycle(SessionDisplay):
         client: RuntimeApi | None = None,
         on_exit: OnExit = "close",
     ) -> None:
+        """A session not yet opened: ``async with`` opens it.
+
+        Args:
+            backend: The backend the session runs on (``"ibm_fez"``).
+            mode: ``"dedicated"`` or ``"batch"`` (or a [`SessionMode`][qruntime_session.SessionMode]).
+            client: The [`RuntimeClient`][qruntime_session.RuntimeClient] to send through;
+                without one, a client is built from the environment on entry and closed on
+                exit.
+            on_exit: What leaving the ``async with`` block does: ``"close"`` the session, or
+                ``"drain"`` it (no new jobs; those queued still run).
+
+        Raises:
+            InvalidInputError: ``backend`` is empty, ``on_exit`` is neither ``"close"`` nor
+                ``"drain"``, or ``client`` is not a [`RuntimeClient`][qruntime_session.RuntimeClient].
+        """
         if not is_nonempty_str(backend):
             raise errors.InvalidInputError("backend must be a non-empty string, e.g. 'ibm_fez'")
         if on_exit not in ("close", "drain"):
@@ -131,10 +146,15 @@ class SessionLifecycle(SessionDisplay):
         if client is not None and not isinstance(client, self._client_class):
             raise errors.InvalidInputError("client must be a RuntimeClient")
         self.backend = backend
+        """The backend jobs are submitted to (an attached session's is read on entry)."""
         self.mode = _parse_mode(mode)
+        """The session's execution mode."""
         self.on_exit: OnExit = on_exit
+        """What leaving the ``async with`` block does: ``"close"`` or ``"drain"``."""
         self.id: str | None = None
+        """The session's id, once entered (``None`` before)."""
         self.state: SessionState | None = None  # from the create (or attach) response
+        """The state the service last reported (on entry, or by `details`)."""
         self._client = client
         self._owns_client = client is None
         self._attach_id: str | None = None
@@ -176,6 +196,19 @@ class SessionLifecycle(SessionDisplay):
 
         Jobs are submitted to the session's backend as the service reports it
         (``backend_name``), or to ``backend`` when given.
+
+        Args:
+            session_id: The id of a session opened earlier (by this or another process).
+            client: The client to send through.
+            backend: The session's backend, when known.
+            on_exit: What leaving the ``async with`` block does: ``"close"`` or ``"drain"``
+                the session.
+
+        Returns:
+            The handle, not yet entered.
+
+        Raises:
+            InvalidInputError: ``session_id`` is not a valid id, or ``backend`` is empty.
         """
         check_id(session_id, "session_id")
         if backend is not None and not is_nonempty_str(backend):
@@ -307,7 +340,14 @@ class SessionLifecycle(SessionDisplay):
     # -- session operations ---------------------------------------------------------------
 
     async def details(self) -> SessionDetails:
-        """``GET /v1/sessions/{id}`` as a [`SessionDetails`][qruntime_session.SessionDetails]."""
+        """``GET /v1/sessions/{id}``, which also updates `state`.
+
+        Returns:
+            The session's details as the service reports them.
+
+        Raises:
+            SessionStateError: The session has not been entered.
+        """
         if self.id is None:
             raise errors.SessionStateError("the session has no id until it is entered")
         try:
@@ -319,7 +359,11 @@ class SessionLifecycle(SessionDisplay):
         return details
 
     async def stop_accepting_jobs(self) -> None:
-        """``PATCH /v1/sessions/{id}`` ``{"accepting_jobs": false}``: queued jobs still run."""
+        """``PATCH /v1/sessions/{id}`` ``{"accepting_jobs": false}``: queued jobs still run.
+
+        Raises:
+            SessionStateError: The session has not been entered.
+        """
         if self.id is None:
             raise errors.SessionStateError("the session has no id until it is entered")
         try:
@@ -334,6 +378,9 @@ class SessionLifecycle(SessionDisplay):
 
         Queued jobs are stopped; running jobs finish. A 404 means the session is already
         closed and is not an error. Afterwards the session accepts no submissions.
+
+        Raises:
+            SessionStateError: The session was never opened.
         """
         if self._status in (_State.UNOPENED, _State.OPENING):
             raise errors.SessionStateError("cannot close a session that was not opened")
@@ -492,7 +539,22 @@ class BaseSession(SessionLifecycle):
         checked before anything is sent. If the POST fails ambiguously (a timeout, a broken
         connection, a 5xx other than 503), the job is never re-sent blindly: the session's
         jobs are listed first, and the job is adopted if it was created, re-sent only if it
-        provably was not, and [`SubmissionUnknownError`][qruntime_session.errors.SubmissionUnknownError] is raised when it cannot tell.
+        provably was not.
+
+        Args:
+            program_id: The program to run (``"sampler"``, ``"estimator"``).
+            params: The program's parameters, sent as JSON (checked to be JSON first).
+            tags: Job tags, sent as given.
+
+        Returns:
+            The submitted job's handle.
+
+        Raises:
+            InvalidInputError: ``program_id``, ``params`` or ``tags`` is not valid, or the
+                attached session's backend is unknown.
+            SessionStateError: The session is not open.
+            SubmissionUnknownError: The POST failed ambiguously and the job list could not
+                tell whether the job was created.
         """
         client = self._require_open("submit a job")
         if not is_nonempty_str(program_id):
@@ -533,8 +595,22 @@ class BaseSession(SessionLifecycle):
     ) -> primitives.SamplerJob:
         """Submit a V2 ``sampler`` job built from ``pubs`` through `submit_job`.
 
-        Pubs are checked before anything is sent (see ``docs/results.md``); the returned job's
-        ``result()`` is a ``PrimitiveResult``.
+        Pubs are checked before anything is sent (see ``docs/results.md``).
+
+        Args:
+            pubs: The sampler pubs: circuits, ``(circuit, parameter_values)`` or
+                ``(circuit, parameter_values, shots)``.
+            shots: The default shots for pubs that give none.
+            options: The sampler's ``options`` parameter, sent as given.
+            support_qiskit: Accept qiskit objects (circuits, parameter arrays) in ``pubs``.
+            tags: Job tags.
+
+        Returns:
+            The job, whose ``result()`` is a
+            [`PrimitiveResult`][qruntime_session.primitives.PrimitiveResult].
+
+        Raises:
+            InvalidInputError: A pub or setting is not valid.
         """
         self._require_open("submit a job")
         params = primitives.sampler_params(
@@ -556,7 +632,23 @@ class BaseSession(SessionLifecycle):
         support_qiskit: bool = False,
         tags: Sequence[str] = (),
     ) -> primitives.EstimatorJob:
-        """Submit a V2 ``estimator`` job built from ``pubs`` through `submit_job`."""
+        """Submit a V2 ``estimator`` job built from ``pubs`` through `submit_job`.
+
+        Args:
+            pubs: The estimator pubs: ``(circuit, observables)``,
+                ``(circuit, observables, parameter_values)`` or with a precision last.
+            precision: The default precision for pubs that give none.
+            options: The estimator's ``options`` parameter, sent as given.
+            support_qiskit: Accept qiskit objects (circuits, observables) in ``pubs``.
+            tags: Job tags.
+
+        Returns:
+            The job, whose ``result()`` is a
+            [`PrimitiveResult`][qruntime_session.primitives.PrimitiveResult].
+
+        Raises:
+            InvalidInputError: A pub or setting is not valid.
+        """
         self._require_open("submit a job")
         params = primitives.estimator_params(
             pubs, precision=precision, options=options, support_qiskit=support_qiskit
@@ -569,7 +661,14 @@ class BaseSession(SessionLifecycle):
         return typed
 
     def job(self, job_id: str) -> Job:
-        """Re-attach to a job of this session by id (no request is sent)."""
+        """Re-attach to a job of this session by id (no request is sent).
+
+        Args:
+            job_id: The job's id.
+
+        Returns:
+            The job's handle, counted among this session's jobs.
+        """
         check_id(job_id, "job_id")
         client = self.client
         job = self._jobs.get(job_id)
@@ -580,7 +679,18 @@ class BaseSession(SessionLifecycle):
         return job
 
     async def jobs(self, *, pending: bool | None = None) -> list[JobInfo]:
-        """The session's jobs (``GET /v1/jobs?session_id=…``, all pages)."""
+        """The session's jobs (``GET /v1/jobs?session_id=…``, all pages).
+
+        Args:
+            pending: Only pending jobs (``True``), only finished ones (``False``), or both
+                (``None``).
+
+        Returns:
+            The jobs, newest first.
+
+        Raises:
+            SessionStateError: The session has not been entered.
+        """
         if self.id is None:
             raise errors.SessionStateError("the session has no id until it is entered")
         try:
@@ -599,7 +709,21 @@ class BaseSession(SessionLifecycle):
     ) -> list[JobInfo]:
         """Wait until every job (default: all submitted here) is final; one list per poll.
 
-        ``progress=True`` shows a progress display (tqdm when installed, else a text line).
+        Args:
+            jobs: The jobs to wait for (default: every job submitted through this session).
+            timeout: Seconds the whole wait may take (``None``: no bound, except the testing
+                mode's).
+            poll: How often statuses are polled (default: the client's ``poll``).
+            progress: ``True`` shows a progress display (tqdm when installed, else a text
+                line); a callable is called with a [`WaitProgress`][qruntime_session.WaitProgress]
+                after each poll; ``None`` or ``False`` shows nothing.
+
+        Returns:
+            Each job's final [`JobInfo`][qruntime_session.JobInfo], in the order given.
+        Raises:
+            JobTimeoutError: ``timeout`` (or the testing deadline) passed first; the jobs
+                keep running.
+            InvalidInputError: ``progress`` is neither a callable nor a bool nor ``None``.
         """
         targets = list(self._jobs.values()) if jobs is None else list(jobs)
         return await wait_all(self.client, targets, timeout=timeout, poll=poll, progress=progress)
@@ -612,9 +736,23 @@ class BaseSession(SessionLifecycle):
         poll: PollPolicy | None = None,
         progress: Progress | bool | None = None,
     ) -> AsyncIterator[JobInfo]:
-        """Yield each job's final [`JobInfo`][qruntime_session.JobInfo] as it finishes; one list per poll.
+        """Each job's final [`JobInfo`][qruntime_session.JobInfo] as it finishes; one list per poll.
 
-        ``progress=True`` shows a progress display (tqdm when installed, else a text line).
+        Args:
+            jobs: The jobs to wait for (default: every job submitted through this session).
+            timeout: Seconds the whole wait may take (``None``: no bound, except the testing
+                mode's).
+            poll: How often statuses are polled (default: the client's ``poll``).
+            progress: ``True`` shows a progress display (tqdm when installed, else a text
+                line); a callable is called with a [`WaitProgress`][qruntime_session.WaitProgress]
+                after each poll; ``None`` or ``False`` shows nothing.
+
+        Returns:
+            An async iterator of the jobs' final infos, in the order they finish.
+        Raises:
+            JobTimeoutError: ``timeout`` (or the testing deadline) passed first; the jobs
+                keep running.
+            InvalidInputError: ``progress`` is neither a callable nor a bool nor ``None``.
         """
         targets = list(self._jobs.values()) if jobs is None else list(jobs)
         return as_completed(self.client, targets, timeout=timeout, poll=poll, progress=progress)
