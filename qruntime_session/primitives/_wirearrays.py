@@ -76,12 +76,26 @@ _limits = DecodeLimits()
 
 
 def get_decode_limits() -> DecodeLimits:
-    """The limits ``Job.result()`` and ``decode_primitive_result`` use by default."""
+    """The limits ``Job.result()`` and ``decode_primitive_result`` use by default.
+
+    Returns:
+        The process-wide default limits.
+    """
     return _limits
 
 
 def set_decode_limits(limits: DecodeLimits) -> DecodeLimits:
-    """Set the process-wide default [`DecodeLimits`][qruntime_session.primitives.DecodeLimits]; returns the previous ones."""
+    """Set the process-wide default [`DecodeLimits`][qruntime_session.primitives.DecodeLimits].
+
+    Args:
+        limits: The new default limits.
+
+    Returns:
+        The previous default limits (to restore them later).
+
+    Raises:
+        TypeError: ``limits`` is not a [`DecodeLimits`][qruntime_session.primitives.DecodeLimits].
+    """
     global _limits
     if not isinstance(limits, DecodeLimits):
         raise TypeError(f"expected DecodeLimits, not {type(limits).__name__}")
