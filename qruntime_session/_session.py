@@ -598,11 +598,12 @@ class BaseSession(SessionLifecycle):
         Pubs are checked before anything is sent (see ``docs/results.md``).
 
         Args:
-            pubs: The sampler pubs: circuits, ``(circuit, parameter_values)`` or
-                ``(circuit, parameter_values, shots)``.
+            pubs: The sampler pubs, as for
+                [`sampler_params`][qruntime_session.primitives.sampler_params].
             shots: The default shots for pubs that give none.
             options: The sampler's ``options`` parameter, sent as given.
-            support_qiskit: Accept qiskit objects (circuits, parameter arrays) in ``pubs``.
+            support_qiskit: Ask for the result in the Qiskit-encoded JSON format the official
+                client asks for (``False``: plain JSON); ``job.result()`` reads both.
             tags: Job tags.
 
         Returns:
@@ -635,11 +636,12 @@ class BaseSession(SessionLifecycle):
         """Submit a V2 ``estimator`` job built from ``pubs`` through `submit_job`.
 
         Args:
-            pubs: The estimator pubs: ``(circuit, observables)``,
-                ``(circuit, observables, parameter_values)`` or with a precision last.
+            pubs: The estimator pubs, as for
+                [`estimator_params`][qruntime_session.primitives.estimator_params].
             precision: The default precision for pubs that give none.
             options: The estimator's ``options`` parameter, sent as given.
-            support_qiskit: Accept qiskit objects (circuits, observables) in ``pubs``.
+            support_qiskit: Ask for the result in the Qiskit-encoded JSON format the official
+                client asks for (``False``: plain JSON); ``job.result()`` reads both.
             tags: Job tags.
 
         Returns:
