@@ -1,10 +1,11 @@
 """The API room: one configured connection to the Runtime service, and the job listing.
 
-`RuntimeApi` owns what every request needs — the resolved [`ClientConfig`][qruntime_session.ClientConfig], the
-authenticator, the transport and its connection pool, the submission pace, the clocks — and
-the registry of sessions opened on it. Sessions, jobs, the waiting helpers and backends send
-their requests through it; none of them knows [`RuntimeClient`][qruntime_session.RuntimeClient], the façade built on top
-of it (``_client.py``) that hands out sessions and jobs.
+`RuntimeApi` owns what every request needs — the resolved
+[`ClientConfig`][qruntime_session.ClientConfig], the authenticator, the transport and its
+connection pool, the submission pace, the clocks — and the registry of sessions opened on it.
+Sessions, jobs, the waiting helpers and backends send their requests through it; none of them
+knows [`RuntimeClient`][qruntime_session.RuntimeClient], the façade built on top of it
+(``_client.py``) that hands out sessions and jobs.
 """
 
 from __future__ import annotations
@@ -280,7 +281,8 @@ class RuntimeApi:
 
     @property
     def closed(self) -> bool:
-        """Whether [`aclose`][qruntime_session.RuntimeClient.aclose] has run (a closed client sends nothing more)."""
+        """Whether [`aclose`][qruntime_session.RuntimeClient.aclose] has run (a closed client sends
+        nothing more)."""
         return self._state is _ClientState.CLOSED
 
     @property
@@ -511,9 +513,11 @@ class RuntimeApi:
     def _decode_result(
         self, body: Any, *, program_id: str, job_id: str, session_id: str | None
     ) -> Any:
-        """A ``sampler`` or ``estimator`` job's result body as [`Job.result`][qruntime_session.Job.result] returns it.
+        """A ``sampler`` or ``estimator`` job's result body as
+        [`Job.result`][qruntime_session.Job.result] returns it.
 
-        Here: the JSON as sent. [`RuntimeClient`][qruntime_session.RuntimeClient] decodes it into a ``PrimitiveResult``.
+        Here: the JSON as sent. [`RuntimeClient`][qruntime_session.RuntimeClient] decodes it into
+        a ``PrimitiveResult``.
         """
         return body
 
@@ -611,7 +615,8 @@ async def close_session(api: RuntimeApi, session_id: str) -> None:
 async def create_job(api: RuntimeApi, body: Mapping[str, Any]) -> str:
     """``POST /v1/jobs`` once (never re-sent here): the new job's id.
 
-    A 200 without a readable id raises [`UnexpectedStatusError`][qruntime_session.errors.UnexpectedStatusError] with that status: a
+    A 200 without a readable id raises
+    [`UnexpectedStatusError`][qruntime_session.errors.UnexpectedStatusError] with that status: a
     job was created, and the caller looks for it.
     """
     response = await api.transport.request(

@@ -3,9 +3,9 @@
 
 Typed records, their parsing from JSON (tolerant, unknown fields kept in ``raw``), and the
 requests [`RuntimeClient`][qruntime_session.RuntimeClient] sends for ``backends()``,
-``backend(name)``, ``backend_status(name)``, ``backend_target(name)`` and ``least_busy()``. Qubit counts are
-named ``num_qubits``, as qiskit names them (``n_qubits``, the configuration document's own
-name, still reads).
+``backend(name)``, ``backend_status(name)``, ``backend_target(name)`` and ``least_busy()``.
+Qubit counts are named ``num_qubits``, as qiskit names them (``n_qubits``, the configuration
+document's own name, still reads).
 """
 
 from __future__ import annotations

@@ -73,11 +73,13 @@ class RuntimeClient(RuntimeApi):
         *,
         on_exit: OnExit = "close",
     ) -> Session:
-        """A [`Session`][qruntime_session.Session] on this client (opened when entered with ``async with``).
+        """A [`Session`][qruntime_session.Session] on this client, opened when entered with
+        ``async with``.
 
         Args:
             backend: The backend the session runs on (``"ibm_fez"``).
-            mode: ``"dedicated"`` or ``"batch"`` (or a [`SessionMode`][qruntime_session.SessionMode]).
+            mode: ``"dedicated"`` or ``"batch"`` (or a
+                [`SessionMode`][qruntime_session.SessionMode]).
             on_exit: What leaving the ``async with`` block does: ``"close"`` the session, or
                 ``"drain"`` it (no new jobs; those queued still run).
 
@@ -89,7 +91,8 @@ class RuntimeClient(RuntimeApi):
     def attach_session(
         self, session_id: str, *, backend: str | None = None, on_exit: OnExit = "close"
     ) -> Session:
-        """A [`Session`][qruntime_session.Session] for an existing session id; entering it reads the session.
+        """A [`Session`][qruntime_session.Session] for an existing session id; entering it reads the
+        session.
 
         Args:
             session_id: The id of a session opened earlier (by this or another process).
@@ -195,7 +198,8 @@ class Session(BaseSession):
     """A Qiskit Runtime session, opened on ``async with`` and closed on every exit.
 
     ``Session(backend, mode)`` without ``client=`` builds a
-    [`RuntimeClient`][qruntime_session.RuntimeClient] from the environment and closes it on exit; for more than a script, share one client and use
+    [`RuntimeClient`][qruntime_session.RuntimeClient] from the environment and closes it on exit;
+    for more than a script, share one client and use
     [`RuntimeClient.session`][qruntime_session.RuntimeClient.session].
     """
 

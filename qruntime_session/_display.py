@@ -76,8 +76,8 @@ def job_html(job: Any) -> str:
     Parameters
     ----------
     job:
-        A [`qruntime_session.Job`][qruntime_session.Job] (or any object with its ``id``, ``session_id``,
-        ``program_id`` and ``last_info`` attributes).
+        A [`qruntime_session.Job`][qruntime_session.Job] (or any object with its ``id``,
+        ``session_id``, ``program_id`` and ``last_info`` attributes).
 
     Returns
     -------
@@ -188,7 +188,9 @@ def result_html(result: Any) -> str:
     Parameters
     ----------
     result:
-        A [`qruntime_session.primitives.PrimitiveResult`][qruntime_session.primitives.PrimitiveResult] or ``PubResult``.
+        A
+        [`qruntime_session.primitives.PrimitiveResult`][qruntime_session.primitives.PrimitiveResult]
+        or ``PubResult``.
 
     Returns
     -------

@@ -128,7 +128,8 @@ class SessionLifecycle(SessionDisplay):
 
         Args:
             backend: The backend the session runs on (``"ibm_fez"``).
-            mode: ``"dedicated"`` or ``"batch"`` (or a [`SessionMode`][qruntime_session.SessionMode]).
+            mode: ``"dedicated"`` or ``"batch"`` (or a
+                [`SessionMode`][qruntime_session.SessionMode]).
             client: The [`RuntimeClient`][qruntime_session.RuntimeClient] to send through;
                 without one, a client is built from the environment on entry and closed on
                 exit.
@@ -137,7 +138,8 @@ class SessionLifecycle(SessionDisplay):
 
         Raises:
             InvalidInputError: ``backend`` is empty, ``on_exit`` is neither ``"close"`` nor
-                ``"drain"``, or ``client`` is not a [`RuntimeClient`][qruntime_session.RuntimeClient].
+                ``"drain"``, or ``client`` is not a
+                [`RuntimeClient`][qruntime_session.RuntimeClient].
         """
         if not is_nonempty_str(backend):
             raise errors.InvalidInputError("backend must be a non-empty string, e.g. 'ibm_fez'")
@@ -515,8 +517,8 @@ class BaseSession(SessionLifecycle):
     """A session's jobs: submitting them (raw, sampler, estimator), finding and waiting on them.
 
     The lifecycle is `SessionLifecycle`'s; what an ambiguous job POST means is
-    `Submissions`'. The public [`qruntime_session.Session`][qruntime_session.Session] (``_client.py``) adds
-    only which client it builds when given none (`_new_client`).
+    `Submissions`'. The public [`qruntime_session.Session`][qruntime_session.Session]
+    (``_client.py``) adds only which client it builds when given none (`_new_client`).
     """
 
     @property

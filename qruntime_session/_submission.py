@@ -8,7 +8,8 @@ in one place (``docs/retries.md`` describes them for users):
   point for sending the POST again (only after an answered 500 and a listing showing no job);
 - `Submissions.post` looks for the job in the session (`settle_schedule` spaces the
   looks over ``Timeouts.settle``), matches candidates by submission tag or by body, and adopts
-  the one that is the submission's, or raises [`SubmissionUnknownError`][qruntime_session.errors.SubmissionUnknownError].
+  the one that is the submission's, or raises
+  [`SubmissionUnknownError`][qruntime_session.errors.SubmissionUnknownError].
 
 `BaseSession` owns one `Submissions` per open session
 and calls it for every job it submits.
@@ -156,7 +157,8 @@ class Submissions:
 
     async def post(self, body: Mapping[str, Any], submission_tag: str | None) -> str:
         """``POST /v1/jobs`` with ``body``; the job's id, found again if the POST failed
-        ambiguously (see the module's docstring), or [`SubmissionUnknownError`][qruntime_session.errors.SubmissionUnknownError]."""
+        ambiguously (see the module's docstring), or
+        [`SubmissionUnknownError`][qruntime_session.errors.SubmissionUnknownError]."""
         client = self._client
         resubmissions = 0
         while True:

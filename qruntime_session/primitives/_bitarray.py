@@ -1,8 +1,9 @@
 """BitArray: a sampler register's shots, stored as qiskit stores them.
 
 ``array`` is ``uint8`` of shape ``(*shape, num_shots, ceil(num_bits / 8))`` with big-endian
-bytes (the last byte holds the least significant bits), so [`BitArray.to_qiskit`][qruntime_session.primitives.BitArray.to_qiskit] wraps
-the same array without a copy. Every public method and property of qiskit's ``BitArray`` is
+bytes (the last byte holds the least significant bits), so
+[`BitArray.to_qiskit`][qruntime_session.primitives.BitArray.to_qiskit] wraps the same array
+without a copy. Every public method and property of qiskit's ``BitArray`` is
 here, with the same results; counting sorts the shots once instead of stepping through them.
 """
 

@@ -1,8 +1,8 @@
 """Vectorised work on packed shots (``uint8``, ``(..., shots, bytes)``, big-endian bytes).
 
-The helpers behind [`BitArray`][qruntime_session.primitives.BitArray]: counting distinct shots by sorting instead of one Python
-step per shot, bit strings built from one ASCII buffer, bit (un)packing, and the diagonal
-expectation values qiskit's ``sampled_expectation_value`` computes.
+The helpers behind [`BitArray`][qruntime_session.primitives.BitArray]: counting distinct shots by
+sorting instead of one Python step per shot, bit strings built from one ASCII buffer, bit
+(un)packing, and the diagonal expectation values qiskit's ``sampled_expectation_value`` computes.
 """
 
 from __future__ import annotations

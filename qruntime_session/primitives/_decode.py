@@ -15,7 +15,8 @@
   plus ``complex``, ``datetime`` and ``set``.
 
 Anything else the body holds (unknown envelopes such as ``ExecutionSpans``, unknown fields) is
-kept as received. A body that is not one of the two shapes raises [`ResultDecodeError`][qruntime_session.errors.ResultDecodeError].
+kept as received. A body that is not one of the two shapes raises
+[`ResultDecodeError`][qruntime_session.errors.ResultDecodeError].
 """
 
 from __future__ import annotations

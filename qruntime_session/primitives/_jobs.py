@@ -22,7 +22,8 @@ class SamplerJob(Job):
             timeout: Seconds the wait may take (``None``: no bound).
 
         Returns:
-            The result, one [`SamplerPubResult`][qruntime_session.primitives.SamplerPubResult] per pub.
+            The result, one [`SamplerPubResult`][qruntime_session.primitives.SamplerPubResult] per
+            pub.
 
         Raises:
             ResultDecodeError: The result's body is malformed.

@@ -1,8 +1,9 @@
 """Everything that needs qiskit: circuits and operators going in.
 
 Imports of qiskit happen inside functions, so the package works without it; a missing one
-raises [`ExtraNotInstalledError`][qruntime_session.errors.ExtraNotInstalledError] naming ``qruntime-session[qiskit]``. This module imports
-nothing else from the package's ``primitives`` (it is a leaf of the import graph).
+raises [`ExtraNotInstalledError`][qruntime_session.errors.ExtraNotInstalledError] naming
+``qruntime-session[qiskit]``. This module imports nothing else from the package's
+``primitives`` (it is a leaf of the import graph).
 """
 
 from __future__ import annotations

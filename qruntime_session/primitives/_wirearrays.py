@@ -4,8 +4,9 @@ hex samples, decoded straight into numpy arrays with every size checked before i
 - An envelope's base64 is decoded a few MiB at a time and fed to ``zlib.decompressobj`` with
   ``max_length``, so neither the compressed bytes nor the inflation ever exceed what the
   ``.npy`` header declares — and that declaration (shape x itemsize) is checked against the
-  [`DecodeLimits`][qruntime_session.primitives.DecodeLimits] budget before the one output buffer is allocated. numpy's own
-  ``numpy.lib.format`` reads the header (object arrays are refused: no pickles).
+  [`DecodeLimits`][qruntime_session.primitives.DecodeLimits] budget before the one output buffer is
+  allocated. numpy's own ``numpy.lib.format`` reads the header (object arrays are refused: no
+  pickles).
 - Hex samples (``"0x1f"``) become packed big-endian bytes with a lookup table over one
   ASCII buffer, grouped by digit count; no Python integer per shot.
 
