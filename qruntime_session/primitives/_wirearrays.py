@@ -52,14 +52,21 @@ class WireArrayError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class DecodeLimits:
-    """Bounds on what one result body may make the decoder allocate; raise them for results
-    bigger than these (``set_decode_limits``) — a body over a bound raises
-    ``ResultDecodeError`` before anything of that size is allocated.
+    """Bounds on what one result body may make the decoder allocate.
 
-    - ``max_array_bytes``: total bytes of all arrays in one body (declared shape x itemsize,
-      and plain-JSON samples x bytes per shot); 128 MiB holds 8 million 127-bit shots.
-    - ``max_num_bits``: the widest register.
-    - ``max_pubs``: pub results in one body.
+    Raise them for results bigger than these
+    ([`set_decode_limits`][qruntime_session.primitives.set_decode_limits]): a body over a bound
+    raises [`ResultDecodeError`][qruntime_session.errors.ResultDecodeError] before anything of
+    that size is allocated.
+
+    Args:
+        max_array_bytes: Total bytes of all arrays in one body (declared shape x itemsize, and
+            plain-JSON samples x bytes per shot); 128 MiB holds 8 million 127-bit shots.
+        max_num_bits: The widest register, in bits.
+        max_pubs: The most pub results in one body.
+
+    Raises:
+        ValueError: A bound is not a positive integer.
     """
 
     max_array_bytes: int = 128 << 20

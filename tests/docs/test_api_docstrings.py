@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import importlib
@@ -191,6 +192,9 @@ def _parameters(obj: griffe.Object) -> list[str]:
     if attrs.has(runtime):
         own = set(getattr(runtime, "__annotations__", {}))
         return [f.alias for f in attrs.fields(runtime) if f.init and f.name in own]
+    if dataclasses.is_dataclass(runtime):
+        own = set(getattr(runtime, "__annotations__", {}))
+        return [f.name for f in dataclasses.fields(runtime) if f.init and f.name in own]
     init = obj.members.get("__init__")
     if init is None or init.is_alias:
         return []  # an inherited constructor is documented where it is defined
