@@ -97,6 +97,10 @@ NOT_YET_CONVERTED = (
 
 REFERENCE_MODULES = [*PUBLIC_MODULES, "qruntime_session.primitives"]
 
+# Pages of docs/reference.md rendered with ``inherited_members: true``: a class there shows the
+# public members of its private bases too (RuntimeClient: RuntimeApi's; Session: BaseSession's).
+INHERITED_MEMBERS_SHOWN = {"qruntime_session"}
+
 # Sphinx cross-reference roles, which Markdown shows as text (":class:`Session`").
 SPHINX_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|exc|mod|data|obj|const|ref|term):`")
 
@@ -155,6 +159,11 @@ def _reference() -> dict[str, tuple[str, griffe.Object]]:
                 for member_name, member in target.members.items():
                     if not member_name.startswith("_") and isinstance(member, griffe.Object):
                         shown.setdefault(member.path, (module_name, member))
+            if target.is_class and module_name in INHERITED_MEMBERS_SHOWN:
+                for member_name, member in target.inherited_members.items():
+                    inherited = member.final_target
+                    if not member_name.startswith("_") and isinstance(inherited, griffe.Object):
+                        shown.setdefault(inherited.path, (module_name, inherited))
     return shown
 
 
@@ -244,6 +253,8 @@ def test_the_reference_shows_what_the_package_exports() -> None:
     shown = _reference()
     assert "qruntime_session.RuntimeClient" not in shown  # shown where it is defined
     assert "qruntime_session._client.RuntimeClient.least_busy" in shown
+    assert "qruntime_session._api.RuntimeApi.list_jobs" in shown  # inherited by RuntimeClient
+    assert "qruntime_session._session.BaseSession.submit_job" in shown  # inherited by Session
     assert "qruntime_session._config.ClientConfig.load" in shown
     assert "qruntime_session.errors.APIStatusError" in shown
 
