@@ -41,6 +41,35 @@ class RuntimeClient(RuntimeApi):
         async with client.session("ibm_fez", "batch") as session:
             job = await session.submit_job("sampler", params)
     ```
+
+    Args:
+        base_url: The API base URL, without ``/v1``.
+        access_token: A bearer token.
+        api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
+        service_crn: The CRN of the Qiskit Runtime instance.
+        api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
+        iam_url: The IAM service that exchanges ``api_key``.
+        timeouts: The HTTP timeouts.
+        retry: The retry policy for requests.
+        session: An ``aiohttp.ClientSession`` to share; the client then never closes it.
+        config: A resolved configuration to use as it is, instead of the settings above
+            (passing both is an error).
+        account: The qiskit-ibm-runtime saved account to read.
+        config_file: A YAML config file, which must exist.
+        environ: The environment to read (default ``os.environ``).
+        poll: How often job and session statuses are polled.
+        submission_tags: Tag every job with a submission tag, so that a submission whose
+            answer was lost can be looked up instead of reported as unknown.
+        max_jobs_per_minute: Pace job submissions to at most this many in any 60 s
+            window (``None``: no pacing).
+        sleep: The coroutine function used to wait (tests pass a fake clock's).
+        random: The source of retry jitter in ``[0, 1)``.
+        clock: The monotonic clock, in seconds.
+
+    Raises:
+        ConfigurationError: The settings are incomplete or malformed, or ``config`` was
+            given together with individual settings.
+        InvalidInputError: ``max_jobs_per_minute`` is not a positive integer.
     """
 
     async def close_all_sessions(self, *, drain: bool = False) -> tuple[str, ...]:
@@ -201,6 +230,21 @@ class Session(BaseSession):
     [`RuntimeClient`][qruntime_session.RuntimeClient] from the environment and closes it on exit;
     for more than a script, share one client and use
     [`RuntimeClient.session`][qruntime_session.RuntimeClient.session].
+
+    Args:
+        backend: The backend the session runs on (``"ibm_fez"``).
+        mode: ``"dedicated"`` or ``"batch"`` (or a
+            [`SessionMode`][qruntime_session.SessionMode]).
+        client: The [`RuntimeClient`][qruntime_session.RuntimeClient] to send through;
+            without one, a client is built from the environment on entry and closed on
+            exit.
+        on_exit: What leaving the ``async with`` block does: ``"close"`` the session, or
+            ``"drain"`` it (no new jobs; those queued still run).
+
+    Raises:
+        InvalidInputError: ``backend`` is empty, ``on_exit`` is neither ``"close"`` nor
+            ``"drain"``, or ``client`` is not a
+            [`RuntimeClient`][qruntime_session.RuntimeClient].
     """
 
     _client_class = RuntimeClient

@@ -124,23 +124,6 @@ class SessionLifecycle(SessionDisplay):
         client: RuntimeApi | None = None,
         on_exit: OnExit = "close",
     ) -> None:
-        """A session not yet opened: ``async with`` opens it.
-
-        Args:
-            backend: The backend the session runs on (``"ibm_fez"``).
-            mode: ``"dedicated"`` or ``"batch"`` (or a
-                [`SessionMode`][qruntime_session.SessionMode]).
-            client: The [`RuntimeClient`][qruntime_session.RuntimeClient] to send through;
-                without one, a client is built from the environment on entry and closed on
-                exit.
-            on_exit: What leaving the ``async with`` block does: ``"close"`` the session, or
-                ``"drain"`` it (no new jobs; those queued still run).
-
-        Raises:
-            InvalidInputError: ``backend`` is empty, ``on_exit`` is neither ``"close"`` nor
-                ``"drain"``, or ``client`` is not a
-                [`RuntimeClient`][qruntime_session.RuntimeClient].
-        """
         if not is_nonempty_str(backend):
             raise errors.InvalidInputError("backend must be a non-empty string, e.g. 'ibm_fez'")
         if on_exit not in ("close", "drain"):

@@ -59,18 +59,6 @@ class BitArray:
     __slots__ = ("_array", "_num_bits", "_shape")
 
     def __init__(self, array: np.ndarray, num_bits: int) -> None:
-        """A bit array over ``array`` (not copied).
-
-        Args:
-            array: Packed ``uint8`` data of shape ``(*shape, num_shots, bytes)``, the bits of
-                each shot big-endian across its bytes (as ``numpy.packbits`` makes them).
-            num_bits: The register's width; ``bytes`` must be ``ceil(num_bits / 8)``.
-
-        Raises:
-            TypeError: ``array`` is not a ``uint8`` numpy array.
-            ValueError: ``array`` has fewer than two axes, or the wrong number of bytes per
-                shot.
-        """
         if not isinstance(array, np.ndarray):
             raise TypeError(f"Input must be a numpy.ndarray not {type(array)}")
         if array.dtype != np.uint8:
@@ -92,12 +80,10 @@ class BitArray:
 
     @property
     def num_bits(self) -> int:
-        """The register's width in bits."""
         return self._num_bits
 
     @property
     def num_shots(self) -> int:
-        """The number of shots at each point of `shape`."""
         return int(self._array.shape[-2])
 
     @property
@@ -107,12 +93,10 @@ class BitArray:
 
     @property
     def ndim(self) -> int:
-        """The number of dimensions of `shape`."""
         return len(self._shape)
 
     @property
     def size(self) -> int:
-        """The number of points of `shape` (1 without a sweep)."""
         return math.prod(self._shape)
 
     # -- operators -----------------------------------------------------------------------
@@ -183,57 +167,26 @@ class BitArray:
         return masked_rows(chosen.reshape(-1, width), self._num_bits)
 
     def get_counts(self, loc: Loc = None) -> dict[str, int]:
-        """Counts keyed by bit string (most significant bit first), like qiskit's.
-
-        Args:
-            loc: One sweep point (an index into `shape`), or ``None`` for all of them.
-
-        Returns:
-            How many shots gave each bit string.
-        """
+        """Counts keyed by bit string (most significant bit first), like qiskit's; ``loc``
+        selects one sweep point, ``None`` joins them all."""
         keys, counts = unique_rows(self._rows(loc))
         return counts_dict(keys, counts, self._num_bits)
 
     def get_int_counts(self, loc: Loc = None) -> dict[int, int]:
-        """Counts keyed by the register's value as an integer.
-
-        Args:
-            loc: One sweep point (an index into `shape`), or ``None`` for all of them.
-
-        Returns:
-            How many shots gave each value.
-        """
+        """Counts keyed by the register's value as an integer."""
         keys, counts = unique_rows(self._rows(loc))
         return dict(zip(row_ints(keys), counts.tolist(), strict=True))
 
     def get_bitstrings(self, loc: Loc = None) -> list[str]:
-        """One bit string per shot (most significant bit first), in measurement order.
-
-        Args:
-            loc: One sweep point (an index into `shape`), or ``None`` for all of them.
-
-        Returns:
-            The bit strings.
-        """
+        """One bit string per shot (most significant bit first), in measurement order."""
         return bitstrings(self._rows(loc), self._num_bits)
 
     def get_ints(self, loc: Loc = None) -> list[int]:
-        """One integer per shot, in measurement order (this SDK's addition).
-
-        Args:
-            loc: One sweep point (an index into `shape`), or ``None`` for all of them.
-
-        Returns:
-            The register's value at each shot.
-        """
+        """One integer per shot, in measurement order (this SDK's addition)."""
         return row_ints(self._rows(loc))
 
     def bitcount(self) -> np.ndarray:
-        """The number of ones in each shot.
-
-        Returns:
-            A ``uint64`` array of shape ``(*shape, num_shots)``.
-        """
+        """The number of ones in each shot, ``uint64`` of shape ``(*shape, num_shots)``."""
         result = _POPCOUNT[self._array].sum(axis=-1, dtype=np.uint64)
         excess = self._num_bits % 8
         if excess and self._array.shape[-1]:
@@ -242,18 +195,7 @@ class BitArray:
         return out
 
     def to_bool_array(self, order: Literal["big", "little"] = "big") -> np.ndarray:
-        """The bits as booleans, one per bit along a last axis.
-
-        Args:
-            order: ``"big"`` puts the most significant bit at ``[..., 0]``, ``"little"`` the
-                least significant.
-
-        Returns:
-            A ``bool`` array of shape ``(*shape, num_shots, num_bits)``.
-
-        Raises:
-            ValueError: ``order`` is neither ``"big"`` nor ``"little"``.
-        """
+        """The bits as booleans; ``order="big"`` puts the most significant bit at ``[..., 0]``."""
         if order not in ("big", "little"):
             raise ValueError(
                 f"Invalid value for order: '{order}'. Valid values are 'big' and 'little'."
@@ -266,16 +208,8 @@ class BitArray:
         return out
 
     def expectation_values(self, observables: Any) -> np.ndarray:
-        """Expectation values of diagonal observables, estimated from the shots.
-
-        Args:
-            observables: Diagonal observables: labels of ``I``, ``Z``, ``0`` and ``1``,
-                ``{label: coefficient}`` dicts, ``SparsePauliOp``, or arrays of those,
-                broadcast against `shape`.
-
-        Returns:
-            A ``float64`` array of the broadcast shape.
-        """
+        """Expectation values of diagonal observables (``I``, ``Z``, ``0``, ``1`` labels, dicts
+        of them, ``SparsePauliOp``), broadcast against this array's shape."""
         grid = observable_grid(observables)
         points = np.empty(self._shape, dtype=object)
         for index in np.ndindex(self._shape):
@@ -294,18 +228,8 @@ class BitArray:
     # -- reshaping and slicing -----------------------------------------------------------
 
     def reshape(self, *shape: Any) -> BitArray:
-        """The same shots with another pub shape.
-
-        Args:
-            *shape: The new shape (integers, or one tuple); the shots join the reshape when
-                the sizes say so, as in qiskit.
-
-        Returns:
-            The reshaped bit array (a view of the same data when numpy can make one).
-
-        Raises:
-            ValueError: The new shape does not hold the same number of shots.
-        """
+        """The same shots with another pub shape; shots join the reshape when the sizes say so
+        (as in qiskit)."""
         new = _shape_tuple(shape)
         size = math.prod(new)
         if size == self.size:
@@ -317,17 +241,7 @@ class BitArray:
         return BitArray(self._array.reshape(full), self._num_bits)
 
     def transpose(self, *axes: Any) -> BitArray:
-        """The pub axes permuted, as ``numpy.ndarray.transpose``.
-
-        Args:
-            *axes: The permutation (integers, or one tuple); none reverses the axes.
-
-        Returns:
-            The transposed bit array.
-
-        Raises:
-            ValueError: ``axes`` is not a permutation of the pub axes.
-        """
+        """The pub axes permuted, as ``numpy.ndarray.transpose``."""
         if not axes:
             axes = tuple(reversed(range(self.ndim)))
         if len(axes) == 1 and isinstance(axes[0], Sequence):
@@ -343,18 +257,7 @@ class BitArray:
         return BitArray(self._array.transpose(order), self._num_bits)
 
     def slice_bits(self, indices: int | Sequence[int]) -> BitArray:
-        """Some of the bits of every shot.
-
-        Args:
-            indices: The bit positions to keep (0 is the least significant), in the order
-                wanted.
-
-        Returns:
-            A bit array ``len(indices)`` bits wide.
-
-        Raises:
-            IndexError: An index is out of range.
-        """
+        """The bits at ``indices`` (0 is the least significant), in that order."""
         chosen = (indices,) if isinstance(indices, int) else tuple(indices)
         for index in chosen:
             if index < 0 or index >= self._num_bits:
@@ -366,17 +269,7 @@ class BitArray:
         return BitArray(packed, num_bits)
 
     def slice_shots(self, indices: int | Sequence[int]) -> BitArray:
-        """Some of the shots at every point.
-
-        Args:
-            indices: The shots to keep, in the order wanted.
-
-        Returns:
-            A bit array with ``len(indices)`` shots.
-
-        Raises:
-            IndexError: An index is out of range.
-        """
+        """The shots at ``indices``, in that order."""
         chosen = (indices,) if isinstance(indices, int) else tuple(indices)
         for index in chosen:
             if index < 0 or index >= self.num_shots:
@@ -388,20 +281,8 @@ class BitArray:
     def postselect(
         self, indices: Sequence[int] | int, selection: Sequence[bool | int] | bool | int
     ) -> BitArray:
-        """The shots whose bits at ``indices`` equal ``selection``.
-
-        Args:
-            indices: Bit positions (0 is the least significant; negative ones count from
-                the most significant bit).
-            selection: The value wanted at each of ``indices``.
-
-        Returns:
-            The selected shots, all points flattened into one axis.
-
-        Raises:
-            ValueError: ``indices`` and ``selection`` differ in length.
-            IndexError: An index is out of range.
-        """
+        """The shots (all points flattened into one axis) whose bits at ``indices`` equal
+        ``selection``; negative indices count from the most significant bit."""
         index_t = (indices,) if isinstance(indices, int) else tuple(indices)
         select_t = (selection,) if isinstance(selection, bool | int) else tuple(selection)
         if len(select_t) != len(index_t):
@@ -433,19 +314,7 @@ class BitArray:
 
     @staticmethod
     def from_bool_array(array: Any, order: Literal["big", "little"] = "big") -> BitArray:
-        """A bit array from booleans, bit strings along the last axis.
-
-        Args:
-            array: Booleans of shape ``(*shape, num_shots, num_bits)``.
-            order: ``"big"``: the most significant bit is at ``[..., 0]``; ``"little"``: the
-                least significant is.
-
-        Returns:
-            The bit array.
-
-        Raises:
-            ValueError: ``array`` has fewer than two axes, or ``order`` is not valid.
-        """
+        """A BitArray from booleans, bit strings along the last axis."""
         bools = np.asarray(array, dtype=bool)
         if bools.ndim < 2:
             raise ValueError("Expecting at least two dimensions.")
@@ -466,19 +335,7 @@ class BitArray:
         counts: Mapping[str | int, int] | Iterable[Mapping[str | int, int]],
         num_bits: int | None = None,
     ) -> BitArray:
-        """A bit array from one counts mapping (shape ``()``) or several (shape ``(N,)``).
-
-        Args:
-            counts: Counts keyed by bit string, hex string (``'0x…'``) or integer, or a list
-                of such mappings with the same number of shots.
-            num_bits: The register's width (default: the widest outcome's).
-
-        Returns:
-            The bit array, each outcome repeated as often as it was counted.
-
-        Raises:
-            ValueError: No mapping is given, or the mappings' shot totals differ.
-        """
+        """A BitArray from one counts mapping (shape ``()``) or several (shape ``(N,)``)."""
         single = isinstance(counts, Mapping)
         mappings: list[Mapping[Any, int]] = (
             [counts] if isinstance(counts, Mapping) else list(counts)
@@ -498,18 +355,7 @@ class BitArray:
     def from_samples(
         samples: Iterable[str] | Iterable[int], num_bits: int | None = None
     ) -> BitArray:
-        """A bit array (shape ``()``) from one sample per shot.
-
-        Args:
-            samples: Bit strings, hex strings (``'0x…'``) or integers, one per shot.
-            num_bits: The register's width (default: the widest sample's).
-
-        Returns:
-            The bit array.
-
-        Raises:
-            ValueError: ``samples`` is empty.
-        """
+        """A BitArray (shape ``()``) from bit strings, hex strings (``'0x…'``) or integers."""
         it = iter(samples)
         try:
             first = next(it)
@@ -529,19 +375,7 @@ class BitArray:
 
     @staticmethod
     def concatenate(bit_arrays: Sequence[BitArray], axis: int = 0) -> BitArray:
-        """Join bit arrays along an existing pub axis.
-
-        Args:
-            bit_arrays: The arrays, with the same bits, shots and number of axes.
-            axis: The pub axis to join along.
-
-        Returns:
-            The joined bit array.
-
-        Raises:
-            ValueError: No array is given, the arrays are zero-dimensional, or they do not
-                match.
-        """
+        """Join along an existing pub axis (same bits, shots and number of axes)."""
         if not bit_arrays:
             raise ValueError("Need at least one bit array to concatenate")
         first = bit_arrays[0]
@@ -566,17 +400,7 @@ class BitArray:
 
     @staticmethod
     def concatenate_shots(bit_arrays: Sequence[BitArray]) -> BitArray:
-        """Join bit arrays along the shots axis.
-
-        Args:
-            bit_arrays: The arrays, with the same bits and shape.
-
-        Returns:
-            The joined bit array.
-
-        Raises:
-            ValueError: No array is given, or they do not match.
-        """
+        """Join along the shots axis (same bits and shape)."""
         if not bit_arrays:
             raise ValueError("Need at least one bit array to stack")
         first = bit_arrays[0]
@@ -590,18 +414,8 @@ class BitArray:
 
     @staticmethod
     def concatenate_bits(bit_arrays: Sequence[BitArray]) -> BitArray:
-        """Join bit strings shot by shot.
-
-        Args:
-            bit_arrays: The arrays, with the same shape and shots; the first one's bits
-                become the least significant (qiskit's order).
-
-        Returns:
-            A bit array as wide as all of them together.
-
-        Raises:
-            ValueError: No array is given, or they do not match.
-        """
+        """Join bit strings shot by shot: the first array's bits become the least
+        significant (qiskit's order)."""
         if not bit_arrays:
             raise ValueError("Need at least one bit array to stack")
         first = bit_arrays[0]
@@ -618,14 +432,7 @@ class BitArray:
     # -- conversion ----------------------------------------------------------------------
 
     def to_qiskit(self) -> Any:
-        """qiskit's ``BitArray`` over the same array, no copy (needs the ``qiskit`` extra).
-
-        Returns:
-            A ``qiskit.primitives.BitArray``.
-
-        Raises:
-            ExtraNotInstalledError: qiskit is not installed.
-        """
+        """qiskit's ``BitArray`` over the same array, no copy (needs the ``qiskit`` extra)."""
         from ._qiskit import require_qiskit
 
         require_qiskit("BitArray.to_qiskit()")
