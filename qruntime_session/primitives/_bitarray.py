@@ -80,10 +80,12 @@ class BitArray:
 
     @property
     def num_bits(self) -> int:
+        """The register's width in bits."""
         return self._num_bits
 
     @property
     def num_shots(self) -> int:
+        """The number of shots at each point of `shape`."""
         return int(self._array.shape[-2])
 
     @property
@@ -93,10 +95,12 @@ class BitArray:
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions of `shape`."""
         return len(self._shape)
 
     @property
     def size(self) -> int:
+        """The number of points of `shape` (1 without a sweep)."""
         return math.prod(self._shape)
 
     # -- operators -----------------------------------------------------------------------
