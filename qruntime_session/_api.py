@@ -217,7 +217,7 @@ class RuntimeApi:
         """A client configured from the environment and defaults only (no files).
 
         Args:
-            environ: The environment to read (default ``os.environ``).
+            environ: The environment to read (default: the process environment).
             **kwargs: Other constructor keywords (``session``, ``poll``, ...).
 
         Returns:

@@ -56,7 +56,7 @@ class RuntimeClient(RuntimeApi):
             (passing both is an error).
         account: The qiskit-ibm-runtime saved account to read.
         config_file: A YAML config file, which must exist.
-        environ: The environment to read (default ``os.environ``).
+        environ: The environment to read (default: the process environment).
         poll: How often job and session statuses are polled.
         submission_tags: Tag every job with a submission tag, so that a submission whose
             answer was lost can be looked up instead of reported as unknown.
