@@ -1,10 +1,11 @@
 """The API room: one configured connection to the Runtime service, and the job listing.
 
-:class:`RuntimeApi` owns what every request needs — the resolved :class:`ClientConfig`, the
-authenticator, the transport and its connection pool, the submission pace, the clocks — and
-the registry of sessions opened on it. Sessions, jobs, the waiting helpers and backends send
-their requests through it; none of them knows :class:`RuntimeClient`, the façade built on top
-of it (``_client.py``) that hands out sessions and jobs.
+`RuntimeApi` owns what every request needs — the resolved
+[`ClientConfig`][qruntime_session.ClientConfig], the authenticator, the transport and its
+connection pool, the submission pace, the clocks — and the registry of sessions opened on it.
+Sessions, jobs, the waiting helpers and backends send their requests through it; none of them
+knows [`RuntimeClient`][qruntime_session.RuntimeClient], the façade built on top of it
+(``_client.py``) that hands out sessions and jobs.
 """
 
 from __future__ import annotations
@@ -91,11 +92,12 @@ class _Pacer:
 
 class RuntimeApi:
     """One configured connection to the Qiskit Runtime API (the layer under
-    :class:`RuntimeClient`; see that class for the settings and how they are resolved).
+    [`RuntimeClient`][qruntime_session.RuntimeClient]; see that class for the settings and how
+    they are resolved).
 
     It knows the transport, the job listing and the registry of open sessions; it hands out
-    nothing. What a primitive job's result means is not its business: :meth:`_decode_result`
-    returns the JSON as sent, and :class:`RuntimeClient` decodes it.
+    nothing. What a primitive job's result means is not its business: `_decode_result`
+    returns the JSON as sent, and [`RuntimeClient`][qruntime_session.RuntimeClient] decodes it.
     """
 
     def __init__(
@@ -152,8 +154,11 @@ class RuntimeApi:
         if max_jobs_per_minute is not None:
             check_positive_int(max_jobs_per_minute, "max_jobs_per_minute")
         self.config = config
+        """The resolved configuration (its repr hides the credential)."""
         self.poll = poll if poll is not None else PollPolicy()
+        """How often job and session statuses are polled by default."""
         self.submission_tags = submission_tags
+        """Whether every job is tagged so that a lost submission can be looked up."""
         self._sleep = sleep
         self._random = random
         self._clock = clock
@@ -209,12 +214,28 @@ class RuntimeApi:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Self:
-        """A client configured from the environment and defaults only (no files)."""
+        """A client configured from the environment and defaults only (no files).
+
+        Args:
+            environ: The environment to read (default: the process environment).
+            **kwargs: Other constructor keywords (``session``, ``poll``, ...).
+
+        Returns:
+            The client.
+        """
         return cls(config=ClientConfig.from_env(environ), **kwargs)
 
     @classmethod
     def from_config(cls, config: ClientConfig, **kwargs: Any) -> Self:
-        """A client using ``config`` as it is (the other keywords as for the constructor)."""
+        """A client using ``config`` as it is.
+
+        Args:
+            config: The resolved configuration.
+            **kwargs: Other constructor keywords (``session``, ``poll``, ...).
+
+        Returns:
+            The client.
+        """
         return cls(config=config, **kwargs)
 
     def __repr__(self) -> str:
@@ -225,7 +246,8 @@ class RuntimeApi:
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`aclose` has run (a closed client sends nothing more)."""
+        """Whether [`aclose`][qruntime_session.RuntimeClient.aclose] has run (a closed client sends
+        nothing more)."""
         return self._state is _ClientState.CLOSED
 
     @property
@@ -346,7 +368,20 @@ class RuntimeApi:
     ) -> list[JobInfo]:
         """Jobs visible to this instance, newest first, following pages of 200.
 
-        ``limit`` caps how many are returned in total (``None``: all of them).
+        Args:
+            session_id: Only the jobs of this session.
+            pending: Only pending jobs (``True``), only finished ones (``False``), or both
+                (``None``).
+            program_id: Only jobs of this program (``"sampler"``, ``"estimator"``).
+            exclude_params: Leave each job's parameters out of the listing (smaller pages).
+            limit: How many jobs to return at most (``None``: all of them).
+
+        Returns:
+            The jobs, newest first.
+
+        Raises:
+            InvalidInputError: ``program_id`` is empty, or ``limit`` is not a positive integer.
+            UnexpectedStatusError: A page came back unreadable.
         """
         out: list[JobInfo] = []
         async for page in self.job_pages(
@@ -372,7 +407,22 @@ class RuntimeApi:
 
         Each job is yielded once. The listing stops at the last page, at ``count``, when a
         page brings no job not seen before (a server that ignores ``offset``), or after
-        :data:`MAX_PAGES` pages, whichever comes first.
+        `MAX_PAGES` pages, whichever comes first.
+
+        Args:
+            session_id: Only the jobs of this session.
+            pending: Only pending jobs (``True``), only finished ones (``False``), or both
+                (``None``).
+            program_id: Only jobs of this program (``"sampler"``, ``"estimator"``).
+            exclude_params: Leave each job's parameters out of the listing (smaller pages).
+            limit: How many jobs to yield at most, over all pages (``None``: all of them).
+
+        Yields:
+            Each page's jobs not yielded before, newest first.
+
+        Raises:
+            InvalidInputError: ``program_id`` is empty, or ``limit`` is not a positive integer.
+            UnexpectedStatusError: A page came back unreadable.
         """
         if limit is not None:
             check_positive_int(limit, "limit")
@@ -428,9 +478,11 @@ class RuntimeApi:
     def _decode_result(
         self, body: Any, *, program_id: str, job_id: str, session_id: str | None
     ) -> Any:
-        """A ``sampler`` or ``estimator`` job's result body as :meth:`Job.result` returns it.
+        """A ``sampler`` or ``estimator`` job's result body as
+        [`Job.result`][qruntime_session.Job.result] returns it.
 
-        Here: the JSON as sent. :class:`RuntimeClient` decodes it into a ``PrimitiveResult``.
+        Here: the JSON as sent. [`RuntimeClient`][qruntime_session.RuntimeClient] decodes it into
+        a ``PrimitiveResult``.
         """
         return body
 
@@ -528,7 +580,8 @@ async def close_session(api: RuntimeApi, session_id: str) -> None:
 async def create_job(api: RuntimeApi, body: Mapping[str, Any]) -> str:
     """``POST /v1/jobs`` once (never re-sent here): the new job's id.
 
-    A 200 without a readable id raises :class:`UnexpectedStatusError` with that status: a
+    A 200 without a readable id raises
+    [`UnexpectedStatusError`][qruntime_session.errors.UnexpectedStatusError] with that status: a
     job was created, and the caller looks for it.
     """
     response = await api.transport.request(

@@ -2,10 +2,10 @@
 ``/properties``.
 
 Typed records, their parsing from JSON (tolerant, unknown fields kept in ``raw``), and the
-requests :class:`RuntimeClient` sends for ``backends()``, ``backend(name)``,
-``backend_status(name)``, ``backend_target(name)`` and ``least_busy()``. Qubit counts are
-named ``num_qubits``, as qiskit names them (``n_qubits``, the configuration document's own
-name, still reads).
+requests [`RuntimeClient`][qruntime_session.RuntimeClient] sends for ``backends()``,
+``backend(name)``, ``backend_status(name)``, ``backend_target(name)`` and ``least_busy()``.
+Qubit counts are named ``num_qubits``, as qiskit names them (``n_qubits``, the configuration
+document's own name, still reads).
 """
 
 from __future__ import annotations
@@ -50,8 +50,14 @@ CONCURRENCY = 8
 class BackendStatus:
     """``GET /v1/backends/{name}/status``. Unknown fields are kept in ``raw``.
 
-    ``operational`` is the service's boolean ``state``; ``status`` its text (e.g.
-    ``"active"``, ``"paused"``); ``pending_jobs`` its ``length_queue``.
+    Args:
+        name: The backend's name.
+        operational: Whether the backend accepts jobs (the service's boolean ``state``).
+        status: The status as text (``"active"``, ``"paused"``, ...).
+        message: The service's message about the status, if any.
+        pending_jobs: Jobs queued on the backend (``length_queue``).
+        backend_version: The backend's version.
+        raw: The status document as the service sent it.
     """
 
     name: str
@@ -68,7 +74,20 @@ class BackendConfiguration:
     """``GET /v1/backends/{name}/configuration`` (a QasmBackendConfiguration document).
 
     The fields most programs need are typed; the whole document is in ``raw``.
-    :meth:`to_target` builds qiskit's ``Target`` from it (the ``qiskit`` extra).
+    `to_target` builds qiskit's ``Target`` from it (the ``qiskit`` extra).
+
+    Args:
+        name: The backend's name (``backend_name``).
+        backend_version: The backend's version.
+        num_qubits: How many qubits the backend has (``n_qubits``).
+        basis_gates: The names of the gates the backend runs natively.
+        coupling_map: The directed qubit pairs a two-qubit gate can act on.
+        max_shots: The most shots a circuit may ask for.
+        max_experiments: The most circuits a job may hold.
+        simulator: Whether the backend is a simulator.
+        processor_type: The processor's family and revision, as sent.
+        gates: The names of the gates the configuration describes.
+        raw: The configuration document as the service sent it.
     """
 
     name: str
@@ -85,14 +104,22 @@ class BackendConfiguration:
 
     @property
     def n_qubits(self) -> int | None:
-        """The configuration document's name for :attr:`num_qubits`."""
+        """The configuration document's name for `num_qubits`."""
         return self.num_qubits
 
     def to_target(self, properties: Mapping[str, Any] | None = None) -> Any:
-        """qiskit's ``Target`` for this backend, with errors and durations from
-        ``properties`` (``GET /v1/backends/{name}/properties``) when given; transpile with
-        ``generate_preset_pass_manager(optimization_level=1, target=target)``. Needs
-        ``pip install "qruntime-session[qiskit]"``."""
+        """qiskit's ``Target`` for this backend.
+
+        Transpile with ``generate_preset_pass_manager(optimization_level=1, target=target)``.
+        Needs ``pip install "qruntime-session[qiskit]"``.
+
+        Args:
+            properties: The backend's properties (``GET /v1/backends/{name}/properties``),
+                whose gate errors and durations the target then carries.
+
+        Returns:
+            A ``qiskit.transpiler.Target``.
+        """
         from ._target import build_target
 
         return build_target({**self.raw, "n_qubits": self.num_qubits}, properties)
@@ -100,9 +127,15 @@ class BackendConfiguration:
 
 @attrs.frozen(kw_only=True)
 class BackendInfo:
-    """One backend of ``client.backends()``: its name, its status (``None`` when not asked for
-    with ``status=False``), its qubit count when known (from the list item, or from the
-    configuration ``least_busy()`` reads) and the list item as the service sent it (``raw``)."""
+    """One backend of [`RuntimeClient.backends`][qruntime_session.RuntimeClient.backends].
+
+    Args:
+        name: The backend's name.
+        status: The backend's status (``None`` when not asked for, with ``status=False``).
+        num_qubits: How many qubits the backend has, when known (from the list item, or from
+            the configuration ``least_busy()`` reads).
+        raw: The list item as the service sent it.
+    """
 
     name: str
     status: BackendStatus | None = None
@@ -274,7 +307,7 @@ def _qubit_count(item: Mapping[str, Any]) -> int | None:
 
 
 async def _bounded_all(items: Sequence[T], call: Callable[[T], Awaitable[R]]) -> list[R]:
-    """``call`` on every item, at most :data:`CONCURRENCY` at once; the first error cancels
+    """``call`` on every item, at most `CONCURRENCY` at once; the first error cancels
     the rest and is raised (not wrapped in an ExceptionGroup)."""
     gate = asyncio.Semaphore(CONCURRENCY)
 

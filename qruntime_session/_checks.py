@@ -137,7 +137,7 @@ def as_finite_float(value: object) -> float | None:
 
 
 def check_shots(value: object, what: str) -> int:
-    """A shot count: an integer (numpy's too, not ``bool``) from 1 to :data:`MAX_SHOTS`."""
+    """A shot count: an integer (numpy's too, not ``bool``) from 1 to `MAX_SHOTS`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) <= 0:
         raise InvalidInputError(f"{what} must be a positive integer, not {short_repr(value)}")
     if int(value) > MAX_SHOTS:

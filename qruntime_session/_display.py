@@ -73,15 +73,11 @@ def _code(value: object) -> str:
 def job_html(job: Any) -> str:
     """An HTML summary of a job handle, from what it last saw (no request is sent).
 
-    Parameters
-    ----------
-    job:
-        A :class:`qruntime_session.Job` (or any object with its ``id``, ``session_id``,
-        ``program_id`` and ``last_info`` attributes).
+    Args:
+        job: A [`Job`][qruntime_session.Job] (or any object with its ``id``,
+            ``session_id``, ``program_id`` and ``last_info`` attributes).
 
-    Returns
-    -------
-    str
+    Returns:
         An HTML fragment: id, status, program, backend, session, creation time, and the
         reason of a failed or cancelled job.
     """
@@ -107,14 +103,10 @@ def job_html(job: Any) -> str:
 def session_html(session: Any) -> str:
     """An HTML summary of a session handle (no request is sent).
 
-    Parameters
-    ----------
-    session:
-        A :class:`qruntime_session.Session`.
+    Args:
+        session: A [`Session`][qruntime_session.Session].
 
-    Returns
-    -------
-    str
+    Returns:
         An HTML fragment: id, backend, mode, the handle's state, what leaving the block does,
         and the jobs submitted through it by last known status.
     """
@@ -185,14 +177,11 @@ def _pub_rows(index: int, pub: Any) -> list[tuple[str, str]]:
 def result_html(result: Any) -> str:
     """An HTML summary of a primitive result or of one pub's result.
 
-    Parameters
-    ----------
-    result:
-        A :class:`qruntime_session.primitives.PrimitiveResult` or ``PubResult``.
+    Args:
+        result: A [`PrimitiveResult`][qruntime_session.primitives.PrimitiveResult] or
+            [`PubResult`][qruntime_session.primitives.PubResult].
 
-    Returns
-    -------
-    str
+    Returns:
         An HTML fragment: each pub's data fields (a sampler's counts, most frequent first; an
         estimator's values, or their shape when there are many) and shots or precision.
     """
@@ -207,7 +196,7 @@ def result_html(result: Any) -> str:
 
 
 class JobDisplay:
-    """Gives :class:`Job` a rich repr in notebooks (``_repr_html_``)."""
+    """Gives [`Job`][qruntime_session.Job] a rich repr in notebooks (``_repr_html_``)."""
 
     __slots__ = ()
 
@@ -216,7 +205,7 @@ class JobDisplay:
 
 
 class SessionDisplay:
-    """Gives :class:`Session` a rich repr in notebooks (``_repr_html_``)."""
+    """Gives [`Session`][qruntime_session.Session] a rich repr in notebooks (``_repr_html_``)."""
 
     __slots__ = ()
 
@@ -245,14 +234,10 @@ class ProgressDisplay:
     default) rewritten in place after each poll, as ``jobs 7/10 final (Completed 6, Failed 1,
     Running 3), 12 polls``.
 
-    Parameters
-    ----------
-    total:
-        The number of jobs waited on.
-    stream:
-        Where the text display writes (default ``sys.stderr``); ignored by tqdm.
-    use_tqdm:
-        ``None`` (default): tqdm when it is installed; ``False``: always text.
+    Args:
+        total: The number of jobs waited on.
+        stream: Where the text display writes (default ``sys.stderr``); ignored by tqdm.
+        use_tqdm: ``None`` (default): tqdm when it is installed; ``False``: always text.
     """
 
     def __init__(
@@ -274,10 +259,8 @@ class ProgressDisplay:
     def __call__(self, progress: Any) -> None:
         """Show one poll's progress.
 
-        Parameters
-        ----------
-        progress:
-            The :class:`~qruntime_session.WaitProgress` of the poll.
+        Args:
+            progress: The [`WaitProgress`][qruntime_session.WaitProgress] of the poll.
         """
         if self._closed:
             return
@@ -297,11 +280,9 @@ class ProgressDisplay:
     def close(self, *, done: int | None = None) -> None:
         """End the display (the bar closes; the text line ends with a newline).
 
-        Parameters
-        ----------
-        done:
-            How many jobs were final in the end, when known: a bar that no poll moved (every
-            job was already final) is brought up to it before closing.
+        Args:
+            done: How many jobs were final in the end, when known: a bar that no poll moved
+                (every job was already final) is brought up to it before closing.
         """
         if self._closed:
             return

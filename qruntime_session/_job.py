@@ -45,7 +45,8 @@ def outcome_error(info: JobInfo) -> errors.JobError | None:
 class Job(JobDisplay):
     """A job in the Runtime service. Cheap to create; every method sends requests.
 
-    ``last_info`` is the most recent :class:`JobInfo` this handle saw (``None`` before any).
+    Get one from [`Session.submit_job`][qruntime_session.Session.submit_job] or
+    [`RuntimeClient.job`][qruntime_session.RuntimeClient.job] rather than building it.
     """
 
     def __init__(
@@ -56,11 +57,28 @@ class Job(JobDisplay):
         session_id: str | None = None,
         program_id: str | None = None,
     ) -> None:
+        """A handle on the job ``job_id`` (no request is sent).
+
+        Args:
+            job_id: The job's id.
+            client: The client requests are sent through.
+            session_id: The session the job belongs to, when known.
+            program_id: The job's program (``"sampler"``, ``"estimator"``), when known; it
+                decides how [`result`][qruntime_session.Job.result] decodes the result.
+
+        Raises:
+            InvalidInputError: ``job_id`` is not a valid id.
+        """
         self.id = check_id(job_id, "job_id")
+        """The job's id."""
         self.session_id = session_id
+        """The session the job belongs to (``None``: outside any session, or not known yet)."""
         self.program_id = program_id  # known from submission, else learnt from the job's info
+        """The job's program, known from the submission or learnt from the job's info."""
         self._client = client
         self.last_info: JobInfo | None = None
+        """The most recent [`JobInfo`][qruntime_session.JobInfo] this handle saw (``None``
+        before any)."""
 
     def __repr__(self) -> str:
         status = self.last_info.status.value if self.last_info else "unknown"
@@ -85,7 +103,17 @@ class Job(JobDisplay):
         return exc
 
     async def info(self, *, exclude_params: bool = False) -> JobInfo:
-        """``GET /v1/jobs/{id}`` as a :class:`JobInfo` (tolerant of unknown fields)."""
+        """``GET /v1/jobs/{id}``, tolerant of unknown fields; updates `last_info`.
+
+        Args:
+            exclude_params: Leave the job's parameters out of the answer.
+
+        Returns:
+            The job's info.
+
+        Raises:
+            UnexpectedStatusError: The answer's body could not be read.
+        """
         try:
             response = await self._client.transport.request(
                 "GET",
@@ -103,13 +131,25 @@ class Job(JobDisplay):
             ) from exc
 
     async def status(self) -> JobStatus:
-        """The job's current status (one request)."""
+        """The job's current status (one request).
+
+        Returns:
+            The status.
+        """
         return (await self.info(exclude_params=True)).status
 
     async def statuses(self, *, poll: PollPolicy | None = None) -> AsyncIterator[JobStatus]:
         """Yield the job's status each time it changes, ending after a final status.
 
-        In testing mode the iteration is bounded like :meth:`wait` (``JobTimeoutError``).
+        Args:
+            poll: The polling policy (default: the client's).
+
+        Yields:
+            Each new status, the last one final.
+
+        Raises:
+            JobTimeoutError: In testing mode, the mode's deadline passed first (the iteration
+                is bounded like [`wait`][qruntime_session.Job.wait]).
         """
         policy = poll if poll is not None else self._client.poll
         limit, _ = wait_limit(None)
@@ -153,15 +193,25 @@ class Job(JobDisplay):
     async def wait(
         self, timeout: float | None = None, *, poll: PollPolicy | None = None
     ) -> JobInfo:
-        """Poll until the job is final and return its last :class:`JobInfo`.
+        """Poll until the job is final and return its last [`JobInfo`][qruntime_session.JobInfo].
 
         A job in a session is polled every 0.1 s (``PollPolicy.session_interval``, as IBM's
         client does); other jobs back off exponentially with jitter (``PollPolicy``: from
-        about 0.5 s to a cap). ``timeout`` (seconds) bounds the wait and raises
-        :class:`JobTimeoutError`; the job itself is not cancelled. In testing mode
-        (:func:`qruntime_session.testing.no_waiting`) the wait is also bounded by the mode's
-        deadline. A failed or cancelled job is returned, not raised: use :meth:`result` to
-        get an error for those.
+        about 0.5 s to a cap). In testing mode
+        ([`no_waiting`][qruntime_session.testing.no_waiting]) the wait is also bounded by the
+        mode's deadline. A failed or cancelled job is returned, not raised: use
+        [`result`][qruntime_session.Job.result] to get an error for those.
+
+        Args:
+            timeout: Seconds the wait may take (``None``: no bound); the job itself is not
+                cancelled when it passes.
+            poll: The polling policy (default: the client's).
+
+        Returns:
+            The job's final info.
+
+        Raises:
+            JobTimeoutError: ``timeout`` (or the testing deadline) passed first.
         """
         timeout = check_deadline(timeout)
         limit, testing = wait_limit(timeout)
@@ -203,10 +253,21 @@ class Job(JobDisplay):
     async def result(self, timeout: float | None = None) -> Any:
         """Wait for the job, then return its result.
 
-        For a ``sampler`` or ``estimator`` job this is a
-        :class:`qruntime_session.primitives.PrimitiveResult` decoded from either result format
-        (a malformed body raises :class:`ResultDecodeError`); for any other program, the JSON
-        as :meth:`result_json` returns it. Errors are those of :meth:`result_json`.
+        Args:
+            timeout: Seconds the wait may take (``None``: no bound).
+
+        Returns:
+            For a ``sampler`` or ``estimator`` job, a
+            [`PrimitiveResult`][qruntime_session.primitives.PrimitiveResult] decoded from
+            either result format; for any other program, the JSON as
+            [`result_json`][qruntime_session.Job.result_json] returns it.
+
+        Raises:
+            ResultDecodeError: A primitive result's body is malformed.
+            JobFailedError: The job failed.
+            JobCancelledError: The job was cancelled.
+            JobResultUnavailableError: The service has no result for the job (204).
+            JobTimeoutError: ``timeout`` (or the testing deadline) passed first.
         """
         body = await self.result_json(timeout)
         if self.program_id not in ("sampler", "estimator"):
@@ -222,10 +283,18 @@ class Job(JobDisplay):
     async def result_json(self, timeout: float | None = None) -> Any:
         """Wait for the job, then return its result (``GET …/results``) as JSON, as sent.
 
-        A failed job raises :class:`JobFailedError`, a cancelled one
-        :class:`JobCancelledError` (both carry ``reason``, ``reason_code``,
-        ``reason_solution``); a 204 answer raises :class:`JobResultUnavailableError`. A body
-        that is not JSON is returned as text.
+        Args:
+            timeout: Seconds the wait may take (``None``: no bound).
+
+        Returns:
+            The decoded JSON body, or the text of a body that is not JSON.
+
+        Raises:
+            JobFailedError: The job failed (with ``reason``, ``reason_code`` and
+                ``reason_solution``).
+            JobCancelledError: The job was cancelled (with the same fields).
+            JobResultUnavailableError: The service answered 204: the job has no result.
+            JobTimeoutError: ``timeout`` (or the testing deadline) passed first.
         """
         info = await self.wait(check_deadline(timeout))
         failure = outcome_error(info)
@@ -259,7 +328,11 @@ class Job(JobDisplay):
             return response.text
 
     async def cancel(self) -> None:
-        """``POST /v1/jobs/{id}/cancel``; a job already final raises :class:`ConflictError`."""
+        """``POST /v1/jobs/{id}/cancel``.
+
+        Raises:
+            ConflictError: The job is already final.
+        """
         try:
             await self._client.transport.request(
                 "POST",
@@ -274,7 +347,11 @@ class Job(JobDisplay):
         log.debug("cancelled job %s", self.id)
 
     async def logs(self) -> str:
-        """The job's log text (``GET …/logs``, text/plain)."""
+        """The job's log (``GET …/logs``, text/plain).
+
+        Returns:
+            The log text.
+        """
         try:
             response = await self._client.transport.request(
                 "GET",
@@ -288,7 +365,14 @@ class Job(JobDisplay):
         return response.text
 
     async def metrics(self) -> JobMetrics:
-        """``GET …/metrics`` as a :class:`JobMetrics`."""
+        """``GET …/metrics``: the job's timestamps, usage and queue figures.
+
+        Returns:
+            The job's metrics.
+
+        Raises:
+            UnexpectedStatusError: The answer's body could not be read.
+        """
         try:
             response = await self._client.transport.request(
                 "GET", f"/v1/jobs/{path_segment(self.id)}/metrics", operation="get_job_metrics_jid"

@@ -4,7 +4,7 @@
 
 1. createSession   ``POST /v1/sessions`` ``{"backend", "mode"}``            → must be 200
 2. runJobInSession ``POST /v1/jobs`` ``{"program_id", "backend", "session_id", "params"}`` → 200
-   (once per :meth:`Session.submit_job`)
+   (once per [`Session.submit_job`][qruntime_session.Session.submit_job])
 3. closeSession    ``DELETE /v1/sessions/{id}/close``                          → must be 204
 
 and adds what the workflow cannot say: step 3 runs on *every* exit path — a normal exit, an
@@ -106,11 +106,11 @@ async def _shielded(awaitable: Awaitable[T]) -> T:
 
 
 class SessionLifecycle(SessionDisplay):
-    """A Qiskit Runtime session's lifecycle, on a :class:`RuntimeApi`: created (or attached)
+    """A Qiskit Runtime session's lifecycle, on a `RuntimeApi`: created (or attached)
     on ``async with``, closed or drained on every exit — shielded from cancellation, bounded
     in time — and registered with its client while open.
 
-    Its jobs are :class:`BaseSession`'s business.
+    Its jobs are `BaseSession`'s business.
     """
 
     #: The clients it accepts, and the one it builds when given none.
@@ -131,10 +131,15 @@ class SessionLifecycle(SessionDisplay):
         if client is not None and not isinstance(client, self._client_class):
             raise errors.InvalidInputError("client must be a RuntimeClient")
         self.backend = backend
+        """The backend jobs are submitted to (an attached session's is read on entry)."""
         self.mode = _parse_mode(mode)
+        """The session's execution mode."""
         self.on_exit: OnExit = on_exit
+        """What leaving the ``async with`` block does: ``"close"`` or ``"drain"``."""
         self.id: str | None = None
+        """The session's id, once entered (``None`` before)."""
         self.state: SessionState | None = None  # from the create (or attach) response
+        """The state the service last reported (on entry, or by `details`)."""
         self._client = client
         self._owns_client = client is None
         self._attach_id: str | None = None
@@ -176,6 +181,19 @@ class SessionLifecycle(SessionDisplay):
 
         Jobs are submitted to the session's backend as the service reports it
         (``backend_name``), or to ``backend`` when given.
+
+        Args:
+            session_id: The id of a session opened earlier (by this or another process).
+            client: The client to send through.
+            backend: The session's backend, when known.
+            on_exit: What leaving the ``async with`` block does: ``"close"`` or ``"drain"``
+                the session.
+
+        Returns:
+            The handle, not yet entered.
+
+        Raises:
+            InvalidInputError: ``session_id`` is not a valid id, or ``backend`` is empty.
         """
         check_id(session_id, "session_id")
         if backend is not None and not is_nonempty_str(backend):
@@ -197,7 +215,7 @@ class SessionLifecycle(SessionDisplay):
 
     @property
     def client(self) -> RuntimeApi:
-        """The :class:`RuntimeClient` the session sends through.
+        """The [`RuntimeClient`][qruntime_session.RuntimeClient] the session sends through.
 
         A session that builds its own client has none before it is entered
         (``SessionStateError``).
@@ -307,7 +325,14 @@ class SessionLifecycle(SessionDisplay):
     # -- session operations ---------------------------------------------------------------
 
     async def details(self) -> SessionDetails:
-        """``GET /v1/sessions/{id}`` as a :class:`SessionDetails`."""
+        """``GET /v1/sessions/{id}``, which also updates `state`.
+
+        Returns:
+            The session's details as the service reports them.
+
+        Raises:
+            SessionStateError: The session has not been entered.
+        """
         if self.id is None:
             raise errors.SessionStateError("the session has no id until it is entered")
         try:
@@ -319,7 +344,11 @@ class SessionLifecycle(SessionDisplay):
         return details
 
     async def stop_accepting_jobs(self) -> None:
-        """``PATCH /v1/sessions/{id}`` ``{"accepting_jobs": false}``: queued jobs still run."""
+        """``PATCH /v1/sessions/{id}`` ``{"accepting_jobs": false}``: queued jobs still run.
+
+        Raises:
+            SessionStateError: The session has not been entered.
+        """
         if self.id is None:
             raise errors.SessionStateError("the session has no id until it is entered")
         try:
@@ -334,6 +363,9 @@ class SessionLifecycle(SessionDisplay):
 
         Queued jobs are stopped; running jobs finish. A 404 means the session is already
         closed and is not an error. Afterwards the session accepts no submissions.
+
+        Raises:
+            SessionStateError: The session was never opened.
         """
         if self._status in (_State.UNOPENED, _State.OPENING):
             raise errors.SessionStateError("cannot close a session that was not opened")
@@ -467,9 +499,9 @@ class SessionLifecycle(SessionDisplay):
 class BaseSession(SessionLifecycle):
     """A session's jobs: submitting them (raw, sampler, estimator), finding and waiting on them.
 
-    The lifecycle is :class:`SessionLifecycle`'s; what an ambiguous job POST means is
-    :class:`Submissions`'. The public :class:`qruntime_session.Session` (``_client.py``) adds
-    only which client it builds when given none (:meth:`_new_client`).
+    The lifecycle is `SessionLifecycle`'s; what an ambiguous job POST means is
+    `Submissions`'. The public [`qruntime_session.Session`][qruntime_session.Session]
+    (``_client.py``) adds only which client it builds when given none (`_new_client`).
     """
 
     @property
@@ -492,7 +524,22 @@ class BaseSession(SessionLifecycle):
         checked before anything is sent. If the POST fails ambiguously (a timeout, a broken
         connection, a 5xx other than 503), the job is never re-sent blindly: the session's
         jobs are listed first, and the job is adopted if it was created, re-sent only if it
-        provably was not, and :class:`SubmissionUnknownError` is raised when it cannot tell.
+        provably was not.
+
+        Args:
+            program_id: The program to run (``"sampler"``, ``"estimator"``).
+            params: The program's parameters, sent as JSON (checked to be JSON first).
+            tags: Job tags, sent as given.
+
+        Returns:
+            The submitted job's handle.
+
+        Raises:
+            InvalidInputError: ``program_id``, ``params`` or ``tags`` is not valid, or the
+                attached session's backend is unknown.
+            SessionStateError: The session is not open.
+            SubmissionUnknownError: The POST failed ambiguously and the job list could not
+                tell whether the job was created.
         """
         client = self._require_open("submit a job")
         if not is_nonempty_str(program_id):
@@ -531,10 +578,25 @@ class BaseSession(SessionLifecycle):
         support_qiskit: bool = False,
         tags: Sequence[str] = (),
     ) -> primitives.SamplerJob:
-        """Submit a V2 ``sampler`` job built from ``pubs`` through :meth:`submit_job`.
+        """Submit a V2 ``sampler`` job built from ``pubs`` through `submit_job`.
 
-        Pubs are checked before anything is sent (see ``docs/results.md``); the returned job's
-        ``result()`` is a ``PrimitiveResult``.
+        Pubs are checked before anything is sent (see ``docs/results.md``).
+
+        Args:
+            pubs: The sampler pubs, as for
+                [`sampler_params`][qruntime_session.primitives.sampler_params].
+            shots: The default shots for pubs that give none.
+            options: The sampler's ``options`` parameter, sent as given.
+            support_qiskit: Ask for the result in the Qiskit-encoded JSON format the official
+                client asks for (``False``: plain JSON); ``job.result()`` reads both.
+            tags: Job tags.
+
+        Returns:
+            The job, whose ``result()`` is a
+            [`PrimitiveResult`][qruntime_session.primitives.PrimitiveResult].
+
+        Raises:
+            InvalidInputError: A pub or setting is not valid.
         """
         self._require_open("submit a job")
         params = primitives.sampler_params(
@@ -556,7 +618,24 @@ class BaseSession(SessionLifecycle):
         support_qiskit: bool = False,
         tags: Sequence[str] = (),
     ) -> primitives.EstimatorJob:
-        """Submit a V2 ``estimator`` job built from ``pubs`` through :meth:`submit_job`."""
+        """Submit a V2 ``estimator`` job built from ``pubs`` through `submit_job`.
+
+        Args:
+            pubs: The estimator pubs, as for
+                [`estimator_params`][qruntime_session.primitives.estimator_params].
+            precision: The default precision for pubs that give none.
+            options: The estimator's ``options`` parameter, sent as given.
+            support_qiskit: Ask for the result in the Qiskit-encoded JSON format the official
+                client asks for (``False``: plain JSON); ``job.result()`` reads both.
+            tags: Job tags.
+
+        Returns:
+            The job, whose ``result()`` is a
+            [`PrimitiveResult`][qruntime_session.primitives.PrimitiveResult].
+
+        Raises:
+            InvalidInputError: A pub or setting is not valid.
+        """
         self._require_open("submit a job")
         params = primitives.estimator_params(
             pubs, precision=precision, options=options, support_qiskit=support_qiskit
@@ -569,7 +648,14 @@ class BaseSession(SessionLifecycle):
         return typed
 
     def job(self, job_id: str) -> Job:
-        """Re-attach to a job of this session by id (no request is sent)."""
+        """Re-attach to a job of this session by id (no request is sent).
+
+        Args:
+            job_id: The job's id.
+
+        Returns:
+            The job's handle, counted among this session's jobs.
+        """
         check_id(job_id, "job_id")
         client = self.client
         job = self._jobs.get(job_id)
@@ -580,7 +666,18 @@ class BaseSession(SessionLifecycle):
         return job
 
     async def jobs(self, *, pending: bool | None = None) -> list[JobInfo]:
-        """The session's jobs (``GET /v1/jobs?session_id=…``, all pages)."""
+        """The session's jobs (``GET /v1/jobs?session_id=…``, all pages).
+
+        Args:
+            pending: Only pending jobs (``True``), only finished ones (``False``), or both
+                (``None``).
+
+        Returns:
+            The jobs, newest first.
+
+        Raises:
+            SessionStateError: The session has not been entered.
+        """
         if self.id is None:
             raise errors.SessionStateError("the session has no id until it is entered")
         try:
@@ -599,7 +696,21 @@ class BaseSession(SessionLifecycle):
     ) -> list[JobInfo]:
         """Wait until every job (default: all submitted here) is final; one list per poll.
 
-        ``progress=True`` shows a progress display (tqdm when installed, else a text line).
+        Args:
+            jobs: The jobs to wait for (default: every job submitted through this session).
+            timeout: Seconds the whole wait may take (``None``: no bound, except the testing
+                mode's).
+            poll: How often statuses are polled (default: the client's ``poll``).
+            progress: ``True`` shows a progress display (tqdm when installed, else a text
+                line); a callable is called with a [`WaitProgress`][qruntime_session.WaitProgress]
+                after each poll; ``None`` or ``False`` shows nothing.
+
+        Returns:
+            Each job's final [`JobInfo`][qruntime_session.JobInfo], in the order given.
+        Raises:
+            JobTimeoutError: ``timeout`` (or the testing deadline) passed first; the jobs
+                keep running.
+            InvalidInputError: ``progress`` is neither a callable nor a bool nor ``None``.
         """
         targets = list(self._jobs.values()) if jobs is None else list(jobs)
         return await wait_all(self.client, targets, timeout=timeout, poll=poll, progress=progress)
@@ -612,9 +723,23 @@ class BaseSession(SessionLifecycle):
         poll: PollPolicy | None = None,
         progress: Progress | bool | None = None,
     ) -> AsyncIterator[JobInfo]:
-        """Yield each job's final :class:`JobInfo` as it finishes; one list per poll.
+        """Each job's final [`JobInfo`][qruntime_session.JobInfo] as it finishes; one list per poll.
 
-        ``progress=True`` shows a progress display (tqdm when installed, else a text line).
+        Args:
+            jobs: The jobs to wait for (default: every job submitted through this session).
+            timeout: Seconds the whole wait may take (``None``: no bound, except the testing
+                mode's).
+            poll: How often statuses are polled (default: the client's ``poll``).
+            progress: ``True`` shows a progress display (tqdm when installed, else a text
+                line); a callable is called with a [`WaitProgress`][qruntime_session.WaitProgress]
+                after each poll; ``None`` or ``False`` shows nothing.
+
+        Returns:
+            An async iterator of the jobs' final infos, in the order they finish.
+        Raises:
+            JobTimeoutError: ``timeout`` (or the testing deadline) passed first; the jobs
+                keep running.
+            InvalidInputError: ``progress`` is neither a callable nor a bool nor ``None``.
         """
         targets = list(self._jobs.values()) if jobs is None else list(jobs)
         return as_completed(self.client, targets, timeout=timeout, poll=poll, progress=progress)

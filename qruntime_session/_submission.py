@@ -4,13 +4,14 @@ A ``POST /v1/jobs`` that fails without a clear answer (a timeout, a broken conne
 gateway 5xx, a 500, a 2xx without a readable id) may or may not have created a job. The rules,
 in one place (``docs/retries.md`` describes them for users):
 
-- :func:`classify` says what the failure proves; :func:`may_send_again` is the one decision
+- `classify` says what the failure proves; `may_send_again` is the one decision
   point for sending the POST again (only after an answered 500 and a listing showing no job);
-- :meth:`Submissions.post` looks for the job in the session (:func:`settle_schedule` spaces the
+- `Submissions.post` looks for the job in the session (`settle_schedule` spaces the
   looks over ``Timeouts.settle``), matches candidates by submission tag or by body, and adopts
-  the one that is the submission's, or raises :class:`SubmissionUnknownError`.
+  the one that is the submission's, or raises
+  [`SubmissionUnknownError`][qruntime_session.errors.SubmissionUnknownError].
 
-:class:`~qruntime_session._session.BaseSession` owns one :class:`Submissions` per open session
+`BaseSession` owns one `Submissions` per open session
 and calls it for every job it submits.
 """
 
@@ -156,7 +157,8 @@ class Submissions:
 
     async def post(self, body: Mapping[str, Any], submission_tag: str | None) -> str:
         """``POST /v1/jobs`` with ``body``; the job's id, found again if the POST failed
-        ambiguously (see the module's docstring), or :class:`SubmissionUnknownError`."""
+        ambiguously (see the module's docstring), or
+        [`SubmissionUnknownError`][qruntime_session.errors.SubmissionUnknownError]."""
         client = self._client
         resubmissions = 0
         while True:
@@ -233,7 +235,7 @@ class Submissions:
         request may still be handled. With a submission tag the match is exact and other
         submissions go on meanwhile; without one, this session's other submissions are held
         back while it looks, so a concurrent one cannot be mistaken for the lost one, and
-        identical submissions recovering together share the jobs they find (see :meth:`_look`).
+        identical submissions recovering together share the jobs they find (see `_look`).
         """
         client = self._client
         settle = client.config.timeouts.settle

@@ -2,7 +2,7 @@
 
 It owns (or borrows) one ``aiohttp.ClientSession``, adds the headers every Runtime request
 carries, runs the single retry loop of the package, translates aiohttp errors into
-:mod:`qruntime_session.errors` exactly once, and logs one DEBUG line per attempt (method,
+`qruntime_session.errors` exactly once, and logs one DEBUG line per attempt (method,
 path, status, elapsed, attempt) with no header values and no bodies, so no secret can reach a
 log line.
 """
@@ -106,7 +106,7 @@ class Response:
 
     def json(self) -> Any:
         """The body parsed as JSON; ``None`` for an empty body; ``ValueError`` for anything
-        unreadable (see :func:`qruntime_session._wire.loads`, the one JSON boundary)."""
+        unreadable (see `qruntime_session._wire.loads`, the one JSON boundary)."""
         if not self.body.strip():
             return None
         return loads(self.body)

@@ -26,12 +26,23 @@ __all__ = ["Progress", "WaitProgress", "as_completed", "wait_all"]
 
 @attrs.frozen(kw_only=True)
 class WaitProgress:
-    """What a progress callback receives after each poll."""
+    """What a progress callback receives after each poll.
+
+    Args:
+        done: How many of the jobs are final.
+        total: How many jobs are waited on.
+        counts: How many jobs are in each status, by each job's last known status.
+        polls: How many polls have been made so far.
+    """
 
     done: int
+    """How many of the jobs are final."""
     total: int
+    """How many jobs are waited on."""
     counts: Mapping[JobStatus, int]  # last known status of every watched job
+    """How many jobs are in each status, by each job's last known status."""
     polls: int
+    """How many polls have been made so far."""
 
 
 Progress = Callable[[WaitProgress], None]
@@ -71,34 +82,27 @@ async def as_completed(
     poll: PollPolicy | None = None,
     progress: Progress | bool | None = None,
 ) -> AsyncIterator[JobInfo]:
-    """Yield each job's final :class:`JobInfo` as it finishes (already-final jobs first).
+    """Yield each job's final [`JobInfo`][qruntime_session.JobInfo] as it finishes.
 
-    Parameters
-    ----------
-    client:
-        The client the jobs belong to.
-    jobs:
-        The jobs to wait on (duplicates are waited on once).
-    timeout:
-        Seconds the whole wait may take (``None``: no bound, except the testing mode's).
-    poll:
-        The polling policy (default: the client's).
-    progress:
-        A callback given a :class:`WaitProgress` after each poll; or ``True`` for a progress
-        display (:class:`ProgressDisplay`: a tqdm bar when tqdm is installed, else a text
-        line on stderr). Off by default.
+    Jobs already known to be final come first.
 
-    Yields
-    ------
-    JobInfo
+    Args:
+        client: The client the jobs belong to.
+        jobs: The jobs to wait on (duplicates are waited on once).
+        timeout: Seconds the whole wait may take (``None``: no bound, except the testing
+            mode's).
+        poll: The polling policy (default: the client's).
+        progress: A callback given a [`WaitProgress`][qruntime_session.WaitProgress] after
+            each poll; or ``True`` for a progress display (a tqdm bar when tqdm is installed,
+            else a text line on stderr). Off by default.
+
+    Yields:
         Each job's final info, in the order the jobs finish.
 
-    Raises
-    ------
-    JobTimeoutError
-        ``timeout`` (or the testing deadline) passed first; the jobs keep running.
-    InvalidInputError
-        ``progress`` is neither a callable nor a bool nor ``None``.
+    Raises:
+        JobTimeoutError: ``timeout`` (or the testing deadline) passed first; the jobs keep
+            running.
+        InvalidInputError: ``progress`` is neither a callable nor a bool nor ``None``.
     """
     display = None
     callback: Progress | None = None
@@ -207,10 +211,24 @@ async def wait_all(
     poll: PollPolicy | None = None,
     progress: Progress | bool | None = None,
 ) -> list[JobInfo]:
-    """Wait until every job is final; return their final infos in the order given.
+    """Wait until every job is final.
 
-    Parameters and errors are those of :func:`as_completed` (``progress=True`` shows a
-    progress display).
+    Args:
+        client: The client the jobs belong to.
+        jobs: The jobs to wait on.
+        timeout: Seconds the whole wait may take (``None``: no bound, except the testing
+            mode's).
+        poll: The polling policy (default: the client's).
+        progress: A callback given a [`WaitProgress`][qruntime_session.WaitProgress] after
+            each poll; or ``True`` for a progress display. Off by default.
+
+    Returns:
+        The jobs' final infos, in the order given.
+
+    Raises:
+        JobTimeoutError: ``timeout`` (or the testing deadline) passed first; the jobs keep
+            running.
+        InvalidInputError: ``progress`` is neither a callable nor a bool nor ``None``.
     """
     timeout = check_deadline(timeout)
     targets = list(jobs)

@@ -1,38 +1,41 @@
 """A pytest plugin for testing code that uses ``qruntime_session``.
 
-Install it with the ``pytest`` extra::
+Install it with the ``pytest`` extra:
 
-    pip install "qruntime-session[pytest]"
+```console
+pip install "qruntime-session[pytest]"
+```
 
 The package registers this module through the ``pytest11`` entry point, so pytest loads it by
 itself. Its fixtures are async (pytest-asyncio, which the extra installs); without
 pytest-asyncio the module defines nothing and pytest sees no new fixtures.
 
-``runtime_emulator``
-    A fresh in-process emulator (:class:`qruntime_session.emulator.Emulator`) served on
-    127.0.0.1 for one test, driven by a manual clock (``runtime_clock``), with fault injection
-    (``runtime_emulator.faults.add(...)``) and the request log (``runtime_emulator.requests``).
-``runtime_client``
-    A :class:`qruntime_session.RuntimeClient` pointed at ``runtime_emulator``, with waiting
-    switched off for the test (:func:`qruntime_session.testing.no_waiting`): retries never
-    sleep, job polling pauses only milliseconds, and any job wait ends after the
-    ``qruntime_wait_deadline`` ini option's seconds (default 5) in ``JobTimeoutError``, so a
-    job nothing finishes cannot hang the run.
-``runtime_clock``
-    The emulator's :class:`~qruntime_session.emulator.ManualClock`; ``advance(seconds)`` moves
-    emulated time (job durations, token expiry, rate limits).
-``runtime_emulator_config``
-    The :class:`~qruntime_session.emulator.EmulatorConfig` the emulator is built from
-    (``clock=runtime_clock``; jobs complete as soon as they are observed). Override it in
-    your ``conftest.py`` to change the emulator, e.g. ``EmulatorConfig(clock=runtime_clock,
-    queue_seconds=None)`` to hold jobs until ``emu.start_job`` / ``emu.finish_job``.
+- ``runtime_emulator``: a fresh in-process emulator
+  ([`Emulator`][qruntime_session.emulator.Emulator]) served on 127.0.0.1 for one test, driven
+  by a manual clock (``runtime_clock``), with fault injection
+  (``runtime_emulator.faults.add(...)``) and the request log (``runtime_emulator.requests``).
+- ``runtime_client``: a [`RuntimeClient`][qruntime_session.RuntimeClient] pointed at
+  ``runtime_emulator``, with waiting switched off for the test
+  ([`no_waiting`][qruntime_session.testing.no_waiting]): retries never sleep, job polling
+  pauses only milliseconds, and any job wait ends after the ``qruntime_wait_deadline`` ini
+  option's seconds (default 5) in ``JobTimeoutError``, so a job nothing finishes cannot hang
+  the run.
+- ``runtime_clock``: the emulator's [`ManualClock`][qruntime_session.emulator.ManualClock];
+  ``advance(seconds)`` moves emulated time (job durations, token expiry, rate limits).
+- ``runtime_emulator_config``: the [`EmulatorConfig`][qruntime_session.emulator.EmulatorConfig]
+  the emulator is built from (``clock=runtime_clock``; jobs complete as soon as they are
+  observed). Override it in your ``conftest.py`` to change the emulator, e.g.
+  ``EmulatorConfig(clock=runtime_clock, queue_seconds=None)`` to hold jobs until
+  ``emu.start_job`` / ``emu.finish_job``.
 
 pytest-asyncio wants ``asyncio_default_fixture_loop_scope`` set (it warns otherwise); the
-fixtures work with ``"function"``, e.g. in ``pyproject.toml``::
+fixtures work with ``"function"``, e.g. in ``pyproject.toml``:
 
-    [tool.pytest.ini_options]
-    asyncio_mode = "auto"
-    asyncio_default_fixture_loop_scope = "function"
+```toml
+[tool.pytest.ini_options]
+asyncio_mode = "auto"
+asyncio_default_fixture_loop_scope = "function"
+```
 """
 
 from __future__ import annotations
@@ -56,10 +59,8 @@ DEADLINE_OPTION = "qruntime_wait_deadline"
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the ``qruntime_wait_deadline`` ini option.
 
-    Parameters
-    ----------
-    parser:
-        pytest's option parser.
+    Args:
+        parser: pytest's option parser.
     """
     parser.addini(
         DEADLINE_OPTION,
@@ -96,14 +97,25 @@ if ACTIVE:
 
     @pytest.fixture
     def runtime_clock() -> ManualClock:
-        """The manual clock the emulator reads (starts at 2026-04-15T12:00:00Z)."""
+        """The manual clock the emulator reads (starts at 2026-04-15T12:00:00Z).
+
+        Returns:
+            A new clock for the test.
+        """
         from .emulator import ManualClock
 
         return ManualClock()
 
     @pytest.fixture
     def runtime_emulator_config(runtime_clock: ManualClock) -> EmulatorConfig:
-        """The emulator's configuration; override this fixture to change it."""
+        """The emulator's configuration; override this fixture to change it.
+
+        Args:
+            runtime_clock: The clock the emulator reads (the fixture).
+
+        Returns:
+            The configuration, with ``clock=runtime_clock`` and everything else default.
+        """
         from .emulator import EmulatorConfig
 
         return EmulatorConfig(clock=runtime_clock)
@@ -112,7 +124,14 @@ if ACTIVE:
     async def runtime_emulator(
         runtime_emulator_config: EmulatorConfig,
     ) -> AsyncIterator[Emulator]:
-        """A fresh emulator served on 127.0.0.1 for the duration of the test."""
+        """A fresh emulator served on 127.0.0.1 for the duration of the test.
+
+        Args:
+            runtime_emulator_config: The emulator's configuration (the fixture).
+
+        Yields:
+            The running emulator, stopped after the test.
+        """
         from .emulator import run_emulator
 
         async with run_emulator(runtime_emulator_config) as emulator:
@@ -122,7 +141,16 @@ if ACTIVE:
     async def runtime_client(
         runtime_emulator: Emulator, pytestconfig: pytest.Config
     ) -> AsyncIterator[RuntimeClient]:
-        """A ``RuntimeClient`` pointed at ``runtime_emulator``, with waiting switched off."""
+        """A [`RuntimeClient`][qruntime_session.RuntimeClient] pointed at ``runtime_emulator``,
+        with waiting switched off.
+
+        Args:
+            runtime_emulator: The emulator the client talks to (the fixture).
+            pytestconfig: pytest's configuration, for the ``qruntime_wait_deadline`` option.
+
+        Yields:
+            The client, closed after the test.
+        """
         from . import RetryPolicy, RuntimeClient, testing
 
         deadline = _deadline(pytestconfig)

@@ -1,13 +1,16 @@
 """Quantum data: typed results of sampler and estimator jobs, and pubs going in.
 
 ``await job.result()`` for a ``sampler`` or ``estimator`` job returns a
-:class:`PrimitiveResult` shaped like qiskit's, on numpy, decoded from either format the
-service sends (plain JSON for ``"support_qiskit": false``, Qiskit-encoded JSON for ``true``)::
+[`PrimitiveResult`][qruntime_session.primitives.PrimitiveResult] shaped like qiskit's, on numpy,
+decoded from either format the service sends (plain JSON for ``"support_qiskit": false``,
+Qiskit-encoded JSON for ``true``):
 
-    result = await job.result()
-    result[0].data.meas.get_counts()      # {'00': 518, '11': 506}
-    result[0].data.meas.array             # uint8, (*shape, shots, bytes), as qiskit stores it
-    result[0].data.evs                    # estimator: a numpy array shaped like the pub
+```python
+result = await job.result()
+result[0].data.meas.get_counts()      # {'00': 518, '11': 506}
+result[0].data.meas.array             # uint8, (*shape, shots, bytes), as qiskit stores it
+result[0].data.evs                    # estimator: a numpy array shaped like the pub
+```
 
 ``result.to_qiskit()`` wraps the same arrays in qiskit's own classes (``pip install
 "qruntime-session[qiskit]"``). See ``docs/results.md``.

@@ -1,8 +1,9 @@
 """BitArray: a sampler register's shots, stored as qiskit stores them.
 
 ``array`` is ``uint8`` of shape ``(*shape, num_shots, ceil(num_bits / 8))`` with big-endian
-bytes (the last byte holds the least significant bits), so :meth:`BitArray.to_qiskit` wraps
-the same array without a copy. Every public method and property of qiskit's ``BitArray`` is
+bytes (the last byte holds the least significant bits), so
+[`BitArray.to_qiskit`][qruntime_session.primitives.BitArray.to_qiskit] wraps the same array
+without a copy. Every public method and property of qiskit's ``BitArray`` is
 here, with the same results; counting sorts the shots once instead of stepping through them.
 """
 
@@ -79,10 +80,12 @@ class BitArray:
 
     @property
     def num_bits(self) -> int:
+        """The register's width in bits."""
         return self._num_bits
 
     @property
     def num_shots(self) -> int:
+        """The number of shots at each point of `shape`."""
         return int(self._array.shape[-2])
 
     @property
@@ -92,10 +95,12 @@ class BitArray:
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions of `shape`."""
         return len(self._shape)
 
     @property
     def size(self) -> int:
+        """The number of points of `shape` (1 without a sweep)."""
         return math.prod(self._shape)
 
     # -- operators -----------------------------------------------------------------------

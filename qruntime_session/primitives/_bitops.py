@@ -1,8 +1,8 @@
 """Vectorised work on packed shots (``uint8``, ``(..., shots, bytes)``, big-endian bytes).
 
-The helpers behind :class:`BitArray`: counting distinct shots by sorting instead of one Python
-step per shot, bit strings built from one ASCII buffer, bit (un)packing, and the diagonal
-expectation values qiskit's ``sampled_expectation_value`` computes.
+The helpers behind [`BitArray`][qruntime_session.primitives.BitArray]: counting distinct shots by
+sorting instead of one Python step per shot, bit strings built from one ASCII buffer, bit
+(un)packing, and the diagonal expectation values qiskit's ``sampled_expectation_value`` computes.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def bitstrings(rows: np.ndarray, num_bits: int) -> list[str]:
 
 
 def iter_bitstrings(rows: np.ndarray, num_bits: int) -> Iterator[list[str]]:
-    """:func:`bitstrings` a few thousand rows at a time (so each string is still in the CPU's
+    """`bitstrings` a few thousand rows at a time (so each string is still in the CPU's
     cache when a caller hashes it)."""
     count = rows.shape[0]
     if num_bits == 0:
@@ -160,7 +160,7 @@ def unpack_bits(array: np.ndarray, num_bits: int) -> np.ndarray:
 
 
 def pack_bits(bits: np.ndarray) -> tuple[np.ndarray, int]:
-    """Inverse of :func:`unpack_bits`: bits least significant first → packed array, width."""
+    """Inverse of `unpack_bits`: bits least significant first → packed array, width."""
     num_bits = bits.shape[-1]
     msb_first = bits[..., ::-1]
     pad = -num_bits % 8

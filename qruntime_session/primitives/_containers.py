@@ -1,8 +1,9 @@
 """Result containers shaped like qiskit's (``qiskit.primitives.containers``), on numpy.
 
 ``PrimitiveResult`` → one ``SamplerPubResult``/``PubResult`` per pub → ``.data`` (a
-``DataBin``) whose fields are :class:`BitArray` registers (sampler) or ``numpy.ndarray``
-values (estimator: ``evs``, ``stds``, ``ensemble_standard_error``).
+``DataBin``) whose fields are [`BitArray`][qruntime_session.primitives.BitArray] registers
+(sampler) or ``numpy.ndarray`` values (estimator: ``evs``, ``stds``,
+``ensemble_standard_error``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _value_repr(value: Any) -> str:
 
 class DataBin:
     """The data of one pub: named fields, read as attributes (``data.meas``) or items
-    (``data["meas"]``); iterating gives the names, like qiskit's ``DataBin``."""
+    (``data["meas"]``); iterating gives the names, like qiskit's ``DataBin``. Read-only."""
 
     __slots__ = ("_fields", "_shape")
     _fields: dict[str, Any]
@@ -44,6 +45,17 @@ class DataBin:
     def __init__(
         self, fields: Mapping[str, Any] | None = None, /, *, shape: Any = (), **data: Any
     ) -> None:
+        """A data bin holding ``fields`` and ``data``, each value leading with ``shape``.
+
+        Args:
+            fields: The fields by name (positional only).
+            shape: The pub's shape, which every value's shape must start with.
+            **data: More fields, by keyword (they win over ``fields``).
+
+        Raises:
+            ValueError: A field name is reserved (``keys``, ``shape``, ...), or a value does
+                not lead with ``shape``.
+        """
         merged = {**(fields or {}), **data}
         if bad := sorted(_RESTRICTED.intersection(merged)):
             raise ValueError(f"Cannot assign with these field names: {bad}")
@@ -86,27 +98,54 @@ class DataBin:
         return len(self._fields)
 
     def keys(self) -> KeysView[str]:
+        """The field names, in order.
+
+        Returns:
+            A view of the names.
+        """
         return self._fields.keys()
 
     def values(self) -> ValuesView[Any]:
+        """The field values, in order.
+
+        Returns:
+            A view of the values.
+        """
         return self._fields.values()
 
     def items(self) -> ItemsView[str, Any]:
+        """The ``(name, value)`` pairs, in order.
+
+        Returns:
+            A view of the pairs.
+        """
         return self._fields.items()
 
     def get(self, name: str, default: Any = None) -> Any:
+        """A field's value, or ``default`` when there is no such field.
+
+        Args:
+            name: The field's name.
+            default: What to return when there is no field ``name``.
+
+        Returns:
+            The value, or ``default``.
+        """
         return self._fields.get(name, default)
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The pub's shape, which every field's shape starts with."""
         return self._shape
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions of `shape`."""
         return len(self._shape)
 
     @property
     def size(self) -> int:
+        """The number of elements of `shape` (1 for a scalar pub)."""
         return math.prod(self._shape)
 
     def __eq__(self, other: object) -> bool:
@@ -140,7 +179,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 class PubResult(ResultDisplay):
-    """The result of one pub: ``data`` (a :class:`DataBin`) and ``metadata``.
+    """The result of one pub: ``data`` (a [`DataBin`][qruntime_session.primitives.DataBin])
+    and ``metadata``.
 
     Estimator pubs give a plain ``PubResult`` (as in qiskit): ``data.evs``, ``data.stds`` and
     ``data.ensemble_standard_error`` are ``numpy`` arrays shaped like the pub."""
@@ -148,8 +188,16 @@ class PubResult(ResultDisplay):
     __slots__ = ("data", "metadata")
 
     def __init__(self, data: DataBin, metadata: Mapping[str, Any] | None = None) -> None:
+        """A pub result over ``data``.
+
+        Args:
+            data: The pub's data.
+            metadata: The pub's metadata (copied; default: empty).
+        """
         self.data = data
+        """The pub's data, one field per register (sampler) or per estimate (estimator)."""
         self.metadata: dict[str, Any] = dict(metadata or {})
+        """The pub's metadata as the service sent it (shots, circuit metadata, ...)."""
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PubResult):
@@ -170,18 +218,38 @@ class PubResult(ResultDisplay):
             return f"{type(self).__name__}(<incomplete>)"
 
     def to_qiskit(self) -> Any:
-        """qiskit's own pub result over the same arrays (needs the ``qiskit`` extra)."""
+        """qiskit's own pub result over the same arrays (needs the ``qiskit`` extra).
+
+        Returns:
+            A ``qiskit.primitives.containers`` ``PubResult`` or ``SamplerPubResult``.
+
+        Raises:
+            ExtraNotInstalledError: qiskit is not installed.
+        """
         return _pub_to_qiskit(self)
 
 
 class SamplerPubResult(PubResult):
-    """The result of one sampler pub; ``data`` holds one :class:`BitArray` per register."""
+    """The result of one sampler pub; ``data`` holds one
+    [`BitArray`][qruntime_session.primitives.BitArray] per register."""
 
     __slots__ = ()
 
     def join_data(self, names: Iterable[str] | None = None) -> BitArray | np.ndarray:
-        """The registers ``names`` (default: all, in order) joined along the bits axis; the
-        first register's bits are the least significant, as in qiskit."""
+        """Registers joined along the bits axis; the first register's bits are the least
+        significant, as in qiskit.
+
+        Args:
+            names: The registers to join, in order (default: all of them).
+
+        Returns:
+            One bit array (for bit-array registers), or one ``numpy`` array joined along the
+            last axis (for array fields).
+
+        Raises:
+            ValueError: There is nothing to join, or a name is not a field.
+            TypeError: The fields are of different kinds.
+        """
         if names is None:
             chosen = list(self.data)
             if not chosen:
@@ -215,8 +283,15 @@ class PrimitiveResult(Sequence[PubT], Generic[PubT], ResultDisplay):
     def __init__(
         self, pub_results: Iterable[PubT], metadata: Mapping[str, Any] | None = None
     ) -> None:
+        """A result over ``pub_results``.
+
+        Args:
+            pub_results: One result per pub, in the pubs' order.
+            metadata: The job-wide metadata (copied; default: empty).
+        """
         self._pub_results: tuple[PubT, ...] = tuple(pub_results)
         self.metadata: dict[str, Any] = dict(metadata or {})
+        """The job-wide metadata as the service sent it (execution spans, version, ...)."""
 
     @overload
     def __getitem__(self, index: int) -> PubT: ...
@@ -246,7 +321,14 @@ class PrimitiveResult(Sequence[PubT], Generic[PubT], ResultDisplay):
 
     def to_qiskit(self) -> Any:
         """qiskit's own ``PrimitiveResult`` over the same arrays, no copies (needs ``pip
-        install "qruntime-session[qiskit]"``)."""
+        install "qruntime-session[qiskit]"``).
+
+        Returns:
+            A ``qiskit.primitives.containers.PrimitiveResult``.
+
+        Raises:
+            ExtraNotInstalledError: qiskit is not installed.
+        """
         from ._qiskit import require_qiskit
 
         require_qiskit("PrimitiveResult.to_qiskit()")

@@ -15,7 +15,8 @@
   plus ``complex``, ``datetime`` and ``set``.
 
 Anything else the body holds (unknown envelopes such as ``ExecutionSpans``, unknown fields) is
-kept as received. A body that is not one of the two shapes raises :class:`ResultDecodeError`.
+kept as received. A body that is not one of the two shapes raises
+[`ResultDecodeError`][qruntime_session.errors.ResultDecodeError].
 """
 
 from __future__ import annotations
@@ -63,12 +64,24 @@ def decode_primitive_result(
     session_id: str | None = None,
     limits: DecodeLimits | None = None,
 ) -> PrimitiveResult[Any]:
-    """A :class:`PrimitiveResult` from a sampler or estimator result body (either format).
+    """Decode a sampler or estimator result body (either format).
 
-    ``program_id`` (``"sampler"``/``"estimator"``) decides the pub result class when the body
-    does not say; ``job_id`` and ``session_id`` are carried by the error a malformed body
-    raises (:class:`ResultDecodeError`). ``limits`` bound what the body may make the decoder
-    allocate (default: :func:`get_decode_limits`); a body over them is malformed.
+    Args:
+        body: The result body as JSON (``GET /v1/jobs/{id}/results``), plain or
+            Qiskit-encoded.
+        program_id: ``"sampler"`` or ``"estimator"``: decides the pub result class when the
+            body does not say.
+        job_id: The job's id, carried by the error a malformed body raises.
+        session_id: The job's session id, carried by that error too.
+        limits: What the body may make the decoder allocate (default:
+            [`get_decode_limits`][qruntime_session.primitives.get_decode_limits]); a body over
+            them is malformed.
+
+    Returns:
+        The decoded result.
+
+    Raises:
+        ResultDecodeError: The body is malformed, over ``limits``, or nests too deeply.
     """
     budget = Budget(limits if limits is not None else get_decode_limits())
     try:

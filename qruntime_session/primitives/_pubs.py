@@ -228,8 +228,25 @@ def sampler_params(
     options: Mapping[str, Any] | None = None,
     support_qiskit: bool = False,
 ) -> dict[str, Any]:
-    """The params of a V2 sampler job, in IBM's canonical form; :class:`InvalidInputError`
-    for any bad input. ``shots`` is the default of pubs that name none."""
+    """The params of a V2 sampler job, in IBM's canonical form, checked before sending.
+
+    Args:
+        pubs: The pubs: each ``circuit``, ``(circuit,)``, ``(circuit, parameter_values)`` or
+            ``(circuit, parameter_values, shots)``. A circuit is OpenQASM text or, with the
+            ``qiskit`` extra, a ``qiskit.QuantumCircuit``; parameter values are nested lists
+            (or a numpy array) with one value per circuit parameter on the last axis.
+        shots: The shots of pubs that name none (default: ``options["default_shots"]``,
+            else 4096).
+        options: The sampler's ``options``, sent as given once checked to be JSON.
+        support_qiskit: Ask for the result in the Qiskit-encoded JSON format the official
+            client asks for (``False``: plain JSON); ``job.result()`` reads both.
+
+    Returns:
+        The job's ``params``.
+
+    Raises:
+        InvalidInputError: A pub, ``shots``, ``options`` or ``support_qiskit`` is not valid.
+    """
     if shots is not None:
         shots = _positive_int(shots, "shots")
     if not isinstance(support_qiskit, bool):
@@ -321,9 +338,27 @@ def estimator_params(
     options: Mapping[str, Any] | None = None,
     support_qiskit: bool = False,
 ) -> dict[str, Any]:
-    """The params of a V2 estimator job, in IBM's canonical form; :class:`InvalidInputError`
-    for any bad input. ``precision`` is the default of pubs that name none (else ``null``:
-    the service's ``options["default_precision"]``)."""
+    """The params of a V2 estimator job, in IBM's canonical form, checked before sending.
+
+    Args:
+        pubs: The pubs: each ``(circuit, observables)``,
+            ``(circuit, observables, parameter_values)`` or
+            ``(circuit, observables, parameter_values, precision)``. Observables are Pauli
+            strings (``"ZZ"``), ``{pauli: coefficient}`` dicts, ``SparsePauliOp`` (the
+            ``qiskit`` extra), or a flat list of those.
+        precision: The precision of pubs that name none (``None``: the service's
+            ``options["default_precision"]``).
+        options: The estimator's ``options``, sent as given once checked to be JSON.
+        support_qiskit: Ask for the result in the Qiskit-encoded JSON format the official
+            client asks for (``False``: plain JSON); ``job.result()`` reads both.
+
+    Returns:
+        The job's ``params``.
+
+    Raises:
+        InvalidInputError: A pub, ``precision``, ``options`` or ``support_qiskit`` is not
+            valid, or the observables do not fit the circuit or the parameter values.
+    """
     if precision is not None:
         precision = _positive_float(precision, "precision")
     if not isinstance(support_qiskit, bool):

@@ -1,8 +1,9 @@
 """Everything that needs qiskit: circuits and operators going in.
 
 Imports of qiskit happen inside functions, so the package works without it; a missing one
-raises :class:`ExtraNotInstalledError` naming ``qruntime-session[qiskit]``. This module imports
-nothing else from the package's ``primitives`` (it is a leaf of the import graph).
+raises [`ExtraNotInstalledError`][qruntime_session.errors.ExtraNotInstalledError] naming
+``qruntime-session[qiskit]``. This module imports nothing else from the package's
+``primitives`` (it is a leaf of the import graph).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def is_sparse_pauli_op(value: object) -> bool:
 
 def encode_quantum_circuit(circuit: Any) -> dict[str, Any]:
     """``{"__type__": "QuantumCircuit", "__value__": base64(zlib(QPY))}``, as the official
-    client sends, with the QPY version capped at :data:`QPY_MAX_VERSION`."""
+    client sends, with the QPY version capped at `QPY_MAX_VERSION`."""
     require_qiskit("a QuantumCircuit pub")
     from qiskit import qpy
 

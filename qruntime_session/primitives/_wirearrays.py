@@ -4,12 +4,13 @@ hex samples, decoded straight into numpy arrays with every size checked before i
 - An envelope's base64 is decoded a few MiB at a time and fed to ``zlib.decompressobj`` with
   ``max_length``, so neither the compressed bytes nor the inflation ever exceed what the
   ``.npy`` header declares — and that declaration (shape x itemsize) is checked against the
-  :class:`DecodeLimits` budget before the one output buffer is allocated. numpy's own
-  ``numpy.lib.format`` reads the header (object arrays are refused: no pickles).
+  [`DecodeLimits`][qruntime_session.primitives.DecodeLimits] budget before the one output buffer is
+  allocated. numpy's own ``numpy.lib.format`` reads the header (object arrays are refused: no
+  pickles).
 - Hex samples (``"0x1f"``) become packed big-endian bytes with a lookup table over one
   ASCII buffer, grouped by digit count; no Python integer per shot.
 
-Anything malformed raises :class:`WireArrayError` (the decoder turns it into
+Anything malformed raises `WireArrayError` (the decoder turns it into
 ``ResultDecodeError``).
 """
 
@@ -51,14 +52,21 @@ class WireArrayError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class DecodeLimits:
-    """Bounds on what one result body may make the decoder allocate; raise them for results
-    bigger than these (``set_decode_limits``) — a body over a bound raises
-    ``ResultDecodeError`` before anything of that size is allocated.
+    """Bounds on what one result body may make the decoder allocate.
 
-    - ``max_array_bytes``: total bytes of all arrays in one body (declared shape x itemsize,
-      and plain-JSON samples x bytes per shot); 128 MiB holds 8 million 127-bit shots.
-    - ``max_num_bits``: the widest register.
-    - ``max_pubs``: pub results in one body.
+    Raise them for results bigger than these
+    ([`set_decode_limits`][qruntime_session.primitives.set_decode_limits]): a body over a bound
+    raises [`ResultDecodeError`][qruntime_session.errors.ResultDecodeError] before anything of
+    that size is allocated.
+
+    Args:
+        max_array_bytes: Total bytes of all arrays in one body (declared shape x itemsize, and
+            plain-JSON samples x bytes per shot); 128 MiB holds 8 million 127-bit shots.
+        max_num_bits: The widest register, in bits.
+        max_pubs: The most pub results in one body.
+
+    Raises:
+        ValueError: A bound is not a positive integer.
     """
 
     max_array_bytes: int = 128 << 20
@@ -76,12 +84,26 @@ _limits = DecodeLimits()
 
 
 def get_decode_limits() -> DecodeLimits:
-    """The limits ``Job.result()`` and ``decode_primitive_result`` use by default."""
+    """The limits ``Job.result()`` and ``decode_primitive_result`` use by default.
+
+    Returns:
+        The process-wide default limits.
+    """
     return _limits
 
 
 def set_decode_limits(limits: DecodeLimits) -> DecodeLimits:
-    """Set the process-wide default :class:`DecodeLimits`; returns the previous ones."""
+    """Set the process-wide default [`DecodeLimits`][qruntime_session.primitives.DecodeLimits].
+
+    Args:
+        limits: The new default limits.
+
+    Returns:
+        The previous default limits (to restore them later).
+
+    Raises:
+        TypeError: ``limits`` is not a [`DecodeLimits`][qruntime_session.primitives.DecodeLimits].
+    """
     global _limits
     if not isinstance(limits, DecodeLimits):
         raise TypeError(f"expected DecodeLimits, not {type(limits).__name__}")

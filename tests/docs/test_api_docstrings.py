@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import importlib
@@ -82,15 +83,16 @@ ROOT = Path(__file__).resolve().parents[2]
 # defined (a module, or one object in it). Other work was restructuring these files while the
 # rest was converted. This list may only shrink: convert a file, then remove its entry.
 NOT_YET_CONVERTED = (
-    "qruntime_session._backends",
-    "qruntime_session._client",
-    "qruntime_session._job",
-    "qruntime_session._waiting",
-    "qruntime_session.primitives",
-    "qruntime_session.pytest_plugin",
+    # Its Google-style Args/Returns would take the class past the 400-line limit
+    # (tests/test_structure.py): split the class first, then convert it.
+    "qruntime_session.primitives._bitarray.BitArray",
 )
 
 REFERENCE_MODULES = [*PUBLIC_MODULES, "qruntime_session.primitives"]
+
+# Pages of docs/reference.md rendered with ``inherited_members: true``: a class there shows the
+# public members of its private bases too (RuntimeClient: RuntimeApi's; Session: BaseSession's).
+INHERITED_MEMBERS_SHOWN = {"qruntime_session"}
 
 # Sphinx cross-reference roles, which Markdown shows as text (":class:`Session`").
 SPHINX_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|exc|mod|data|obj|const|ref|term):`")
@@ -150,6 +152,11 @@ def _reference() -> dict[str, tuple[str, griffe.Object]]:
                 for member_name, member in target.members.items():
                     if not member_name.startswith("_") and isinstance(member, griffe.Object):
                         shown.setdefault(member.path, (module_name, member))
+            if target.is_class and module_name in INHERITED_MEMBERS_SHOWN:
+                for member_name, member in target.inherited_members.items():
+                    inherited = member.final_target
+                    if not member_name.startswith("_") and isinstance(inherited, griffe.Object):
+                        shown.setdefault(inherited.path, (module_name, inherited))
     return shown
 
 
@@ -187,6 +194,9 @@ def _parameters(obj: griffe.Object) -> list[str]:
     if attrs.has(runtime):
         own = set(getattr(runtime, "__annotations__", {}))
         return [f.alias for f in attrs.fields(runtime) if f.init and f.name in own]
+    if dataclasses.is_dataclass(runtime):
+        own = set(getattr(runtime, "__annotations__", {}))
+        return [f.name for f in dataclasses.fields(runtime) if f.init and f.name in own]
     init = obj.members.get("__init__")
     if init is None or init.is_alias:
         return []  # an inherited constructor is documented where it is defined
@@ -236,6 +246,8 @@ def test_the_reference_shows_what_the_package_exports() -> None:
     shown = _reference()
     assert "qruntime_session.RuntimeClient" not in shown  # shown where it is defined
     assert "qruntime_session._client.RuntimeClient.least_busy" in shown
+    assert "qruntime_session._api.RuntimeApi.list_jobs" in shown  # inherited by RuntimeClient
+    assert "qruntime_session._session.BaseSession.submit_job" in shown  # inherited by Session
     assert "qruntime_session._config.ClientConfig.load" in shown
     assert "qruntime_session.errors.APIStatusError" in shown
 
