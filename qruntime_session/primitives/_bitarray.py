@@ -5,30 +5,28 @@ bytes (the last byte holds the least significant bits), so
 [`BitArray.to_qiskit`][qruntime_session.primitives.BitArray.to_qiskit] wraps the same array
 without a copy. Every public method and property of qiskit's ``BitArray`` is
 here, with the same results; counting sorts the shots once instead of stepping through them.
+The operations that make new arrays (reshaping, slicing, joining, bitwise operators,
+expectation values) are inherited from ``_bitarray_ops.BitArrayOps``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain, repeat
-from typing import Any, Literal, cast
+from typing import Any, Literal, Self, cast
 
 import numpy as np
 
+from ._bitarray_ops import BitArrayOps
 from ._bitops import (
     bitstrings,
     counts_dict,
-    expectation,
     masked_rows,
-    matching_rows,
     min_num_bytes,
-    observable_grid,
-    pack_bits,
     pack_ints,
     row_ints,
     unique_rows,
-    unpack_bits,
 )
 
 __all__ = ["BitArray"]
@@ -37,28 +35,35 @@ Loc = int | tuple[int, ...] | None
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
-def _shape_tuple(shape: Iterable[Any]) -> tuple[int, ...]:
-    out: list[int] = []
-    for item in shape:
-        if isinstance(item, Iterable) and not isinstance(item, str | bytes):
-            out.extend(_shape_tuple(item))
-        else:
-            out.append(int(item))
-    return tuple(out)
-
-
-class BitArray:
+class BitArray(BitArrayOps):
     """The measured values of one classical register: ``num_shots`` bit strings per point of
     the pub's ``shape`` (``()`` without a parameter sweep), each ``num_bits`` wide.
 
     Bit 0 is the register's clbit 0; bit strings print the most significant bit first, as
     qiskit prints them (``'01'`` means clbit 0 is 1). ``&``, ``|``, ``^``, ``~`` and indexing
     over the pub's axes work as in qiskit.
+
+    Arrays arrive in results (``result[0].data.meas``); build one yourself with
+    [`from_samples`][qruntime_session.primitives.BitArray.from_samples],
+    [`from_counts`][qruntime_session.primitives.BitArray.from_counts] or
+    [`from_bool_array`][qruntime_session.primitives.BitArray.from_bool_array].
     """
 
     __slots__ = ("_array", "_num_bits", "_shape")
 
     def __init__(self, array: np.ndarray, num_bits: int) -> None:
+        """A bit array over ``array``, kept as it is (no copy).
+
+        Args:
+            array: Packed ``uint8`` data of shape ``(*shape, num_shots, ceil(num_bits / 8))``,
+                big-endian per shot (the last byte holds the least significant bits).
+            num_bits: The register's width in bits.
+
+        Raises:
+            TypeError: ``array`` is not a ``numpy.ndarray`` of ``uint8``.
+            ValueError: ``array`` has fewer than two axes, or its last axis is not
+                ``ceil(num_bits / 8)`` bytes long.
+        """
         if not isinstance(array, np.ndarray):
             raise TypeError(f"Input must be a numpy.ndarray not {type(array)}")
         if array.dtype != np.uint8:
@@ -69,7 +74,11 @@ class BitArray:
             raise ValueError(f"The input array is expected to have {expected} bytes per shot.")
         self._array = array
         self._num_bits = int(num_bits)
-        self._shape: tuple[int, ...] = tuple(array.shape[:-2])
+        self._shape = tuple(array.shape[:-2])
+
+    @classmethod
+    def _from_packed(cls, array: np.ndarray, num_bits: int) -> Self:
+        return cls(array, num_bits)
 
     # -- shape ---------------------------------------------------------------------------
 
@@ -103,32 +112,6 @@ class BitArray:
         """The number of points of `shape` (1 without a sweep)."""
         return math.prod(self._shape)
 
-    # -- operators -----------------------------------------------------------------------
-
-    def _broadcast(self, other: BitArray) -> tuple[np.ndarray, np.ndarray]:
-        if self._num_bits != other.num_bits:
-            raise ValueError(f"'num_bits' must match in {self} and {other}.")
-        try:
-            shape = np.broadcast_shapes(
-                (*self._shape, self.num_shots), (*other.shape, other.num_shots)
-            )
-        except ValueError as exc:
-            raise ValueError(f"{self} and {other} are not compatible for this operation.") from exc
-        full = (*shape, self._array.shape[-1])
-        return np.broadcast_to(self._array, full), np.broadcast_to(other.array, full)
-
-    def __and__(self, other: BitArray) -> BitArray:
-        return BitArray(np.bitwise_and(*self._broadcast(other)), self._num_bits)
-
-    def __or__(self, other: BitArray) -> BitArray:
-        return BitArray(np.bitwise_or(*self._broadcast(other)), self._num_bits)
-
-    def __xor__(self, other: BitArray) -> BitArray:
-        return BitArray(np.bitwise_xor(*self._broadcast(other)), self._num_bits)
-
-    def __invert__(self) -> BitArray:
-        return BitArray(np.bitwise_not(self._array), self._num_bits)
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BitArray) and not _is_qiskit_bit_array(other):
             return NotImplemented
@@ -143,18 +126,6 @@ class BitArray:
         return bool(np.array_equal(ours, theirs))
 
     __hash__ = None  # type: ignore[assignment]
-
-    def __getitem__(self, indices: Any) -> BitArray:
-        if isinstance(indices, tuple):
-            if len(indices) == self.ndim + 1:
-                raise IndexError(
-                    "BitArray cannot be sliced along the shots axis, use slice_shots() instead."
-                )
-            if len(indices) >= self.ndim + 2:
-                raise IndexError(
-                    "BitArray cannot be sliced along the bits axis, use slice_bits() instead."
-                )
-        return BitArray(self._array[indices], self._num_bits)
 
     def __repr__(self) -> str:
         try:
@@ -171,26 +142,73 @@ class BitArray:
         return masked_rows(chosen.reshape(-1, width), self._num_bits)
 
     def get_counts(self, loc: Loc = None) -> dict[str, int]:
-        """Counts keyed by bit string (most significant bit first), like qiskit's; ``loc``
-        selects one sweep point, ``None`` joins them all."""
+        """Counts keyed by bit string (most significant bit first), like qiskit's.
+
+        Args:
+            loc: One point of the pub's shape (an index or a tuple of them); ``None`` counts
+                the shots of every point together.
+
+        Returns:
+            The number of shots of each bit string that occurs, by bit string.
+
+        Raises:
+            IndexError: ``loc`` is outside `shape`.
+        """
         keys, counts = unique_rows(self._rows(loc))
         return counts_dict(keys, counts, self._num_bits)
 
     def get_int_counts(self, loc: Loc = None) -> dict[int, int]:
-        """Counts keyed by the register's value as an integer."""
+        """Counts keyed by the register's value as an integer.
+
+        Args:
+            loc: One point of the pub's shape (an index or a tuple of them); ``None`` counts
+                the shots of every point together.
+
+        Returns:
+            The number of shots of each value that occurs, by value.
+
+        Raises:
+            IndexError: ``loc`` is outside `shape`.
+        """
         keys, counts = unique_rows(self._rows(loc))
         return dict(zip(row_ints(keys), counts.tolist(), strict=True))
 
     def get_bitstrings(self, loc: Loc = None) -> list[str]:
-        """One bit string per shot (most significant bit first), in measurement order."""
+        """One bit string per shot (most significant bit first), in measurement order.
+
+        Args:
+            loc: One point of the pub's shape (an index or a tuple of them); ``None`` lists
+                the shots of every point, point after point.
+
+        Returns:
+            The bit strings, each `num_bits` characters long.
+
+        Raises:
+            IndexError: ``loc`` is outside `shape`.
+        """
         return bitstrings(self._rows(loc), self._num_bits)
 
     def get_ints(self, loc: Loc = None) -> list[int]:
-        """One integer per shot, in measurement order (this SDK's addition)."""
+        """One integer per shot, in measurement order (this SDK's addition).
+
+        Args:
+            loc: One point of the pub's shape (an index or a tuple of them); ``None`` lists
+                the shots of every point, point after point.
+
+        Returns:
+            The register's value at each shot.
+
+        Raises:
+            IndexError: ``loc`` is outside `shape`.
+        """
         return row_ints(self._rows(loc))
 
     def bitcount(self) -> np.ndarray:
-        """The number of ones in each shot, ``uint64`` of shape ``(*shape, num_shots)``."""
+        """The number of ones in each shot.
+
+        Returns:
+            ``uint64`` counts of shape ``(*shape, num_shots)``.
+        """
         result = _POPCOUNT[self._array].sum(axis=-1, dtype=np.uint64)
         excess = self._num_bits % 8
         if excess and self._array.shape[-1]:
@@ -199,7 +217,18 @@ class BitArray:
         return out
 
     def to_bool_array(self, order: Literal["big", "little"] = "big") -> np.ndarray:
-        """The bits as booleans; ``order="big"`` puts the most significant bit at ``[..., 0]``."""
+        """The bits as booleans, unpacked.
+
+        Args:
+            order: ``"big"`` puts the most significant bit at ``[..., 0]``, ``"little"`` the
+                least significant.
+
+        Returns:
+            ``bool`` values of shape ``(*shape, num_shots, num_bits)``.
+
+        Raises:
+            ValueError: ``order`` is neither ``"big"`` nor ``"little"``.
+        """
         if order not in ("big", "little"):
             raise ValueError(
                 f"Invalid value for order: '{order}'. Valid values are 'big' and 'little'."
@@ -211,114 +240,25 @@ class BitArray:
         out: np.ndarray = bits.astype(np.bool_)
         return out
 
-    def expectation_values(self, observables: Any) -> np.ndarray:
-        """Expectation values of diagonal observables (``I``, ``Z``, ``0``, ``1`` labels, dicts
-        of them, ``SparsePauliOp``), broadcast against this array's shape."""
-        grid = observable_grid(observables)
-        points = np.empty(self._shape, dtype=object)
-        for index in np.ndindex(self._shape):
-            points[index] = index
-        where, terms = np.broadcast_arrays(points, grid)
-        out = np.zeros(where.shape, dtype=np.float64)
-        unpacked: dict[tuple[int, ...], np.ndarray] = {}
-        for index in np.ndindex(where.shape):
-            loc = cast("tuple[int, ...]", where[index])
-            if loc not in unpacked:
-                unpacked[loc] = unpack_bits(self._array[loc], self._num_bits)
-            term = cast("dict[str, complex]", terms[index])
-            out[index] = expectation(unpacked[loc], term.items())
-        return out
-
-    # -- reshaping and slicing -----------------------------------------------------------
-
-    def reshape(self, *shape: Any) -> BitArray:
-        """The same shots with another pub shape; shots join the reshape when the sizes say so
-        (as in qiskit)."""
-        new = _shape_tuple(shape)
-        size = math.prod(new)
-        if size == self.size:
-            full = (*new, *self._array.shape[-2:])
-        elif size == self.size * self.num_shots:
-            full = (*new, self._array.shape[-1])
-        else:
-            raise ValueError("Cannot change the size of the array.")
-        return BitArray(self._array.reshape(full), self._num_bits)
-
-    def transpose(self, *axes: Any) -> BitArray:
-        """The pub axes permuted, as ``numpy.ndarray.transpose``."""
-        if not axes:
-            axes = tuple(reversed(range(self.ndim)))
-        if len(axes) == 1 and isinstance(axes[0], Sequence):
-            axes = tuple(axes[0])
-        if len(axes) != self.ndim:
-            raise ValueError("axes don't match bit array")
-        for i in axes:
-            if i >= self.ndim or self.ndim + i < 0:
-                raise ValueError(
-                    f"axis {i} is out of bounds for bit array of dimension {self.ndim}."
-                )
-        order = (*(i if i >= 0 else self.ndim + i for i in axes), -2, -1)
-        return BitArray(self._array.transpose(order), self._num_bits)
-
-    def slice_bits(self, indices: int | Sequence[int]) -> BitArray:
-        """The bits at ``indices`` (0 is the least significant), in that order."""
-        chosen = (indices,) if isinstance(indices, int) else tuple(indices)
-        for index in chosen:
-            if index < 0 or index >= self._num_bits:
-                raise IndexError(
-                    f"index {index} is out of bounds for the number of bits {self._num_bits}."
-                )
-        bits = unpack_bits(self._array, self._num_bits)[..., list(chosen)]
-        packed, num_bits = pack_bits(bits)
-        return BitArray(packed, num_bits)
-
-    def slice_shots(self, indices: int | Sequence[int]) -> BitArray:
-        """The shots at ``indices``, in that order."""
-        chosen = (indices,) if isinstance(indices, int) else tuple(indices)
-        for index in chosen:
-            if index < 0 or index >= self.num_shots:
-                raise IndexError(
-                    f"index {index} is out of bounds for the number of shots {self.num_shots}."
-                )
-        return BitArray(self._array[..., list(chosen), :], self._num_bits)
-
-    def postselect(
-        self, indices: Sequence[int] | int, selection: Sequence[bool | int] | bool | int
-    ) -> BitArray:
-        """The shots (all points flattened into one axis) whose bits at ``indices`` equal
-        ``selection``; negative indices count from the most significant bit."""
-        index_t = (indices,) if isinstance(indices, int) else tuple(indices)
-        select_t = (selection,) if isinstance(selection, bool | int) else tuple(selection)
-        if len(select_t) != len(index_t):
-            raise ValueError("Lengths of indices and selection do not match.")
-        positions = np.asarray(index_t, dtype=np.int64)
-        wanted = np.asarray(select_t, dtype=bool)
-        width = self._array.shape[-1]
-        if positions.size:
-            if positions.max() >= self._num_bits:
-                raise IndexError(
-                    f"index {int(positions.max())} out of bounds for the number of bits "
-                    f"{self._num_bits}."
-                )
-            if positions.min() < -self._num_bits:
-                raise IndexError(
-                    f"index {int(positions.min())} out of bounds for the number of bits "
-                    f"{self._num_bits}."
-                )
-        flattened = self.reshape(self.size * self.num_shots)  # qiskit's own flattening
-        if not positions.size:
-            return flattened
-        flat = flattened.array.reshape(-1, width)
-        positions %= self._num_bits
-        if np.intersect1d(positions[wanted], positions[~wanted]).size:
-            return BitArray(np.empty((0, width), dtype=np.uint8), self._num_bits)
-        return BitArray(flat[matching_rows(flat, positions, wanted)], self._num_bits)
-
     # -- building ------------------------------------------------------------------------
 
     @staticmethod
     def from_bool_array(array: Any, order: Literal["big", "little"] = "big") -> BitArray:
-        """A BitArray from booleans, bit strings along the last axis."""
+        """A bit array from booleans, each bit string along the last axis.
+
+        Args:
+            array: Booleans (or anything numpy reads as them) of shape
+                ``(*shape, num_shots, num_bits)``.
+            order: ``"big"`` if ``[..., 0]`` is the most significant bit, ``"little"`` if it
+                is the least significant.
+
+        Returns:
+            A new array, ``array``'s last axis wide.
+
+        Raises:
+            ValueError: ``array`` has fewer than two axes, or ``order`` is neither ``"big"``
+                nor ``"little"``.
+        """
         bools = np.asarray(array, dtype=bool)
         if bools.ndim < 2:
             raise ValueError("Expecting at least two dimensions.")
@@ -339,7 +279,22 @@ class BitArray:
         counts: Mapping[str | int, int] | Iterable[Mapping[str | int, int]],
         num_bits: int | None = None,
     ) -> BitArray:
-        """A BitArray from one counts mapping (shape ``()``) or several (shape ``(N,)``)."""
+        """A bit array from one counts mapping, or several with equal totals.
+
+        Args:
+            counts: Shot counts by outcome (bit strings, hex strings ``'0x…'`` or integers),
+                as one mapping (a shape ``()`` result) or an iterable of ``N`` of them (shape
+                ``(N,)``). qiskit's ``Counts`` are read by their integer outcomes.
+            num_bits: The width; ``None`` takes the widest outcome's (at least 1).
+
+        Returns:
+            A new array whose shots are the outcomes repeated by their counts, in the
+            mappings' order.
+
+        Raises:
+            ValueError: No mapping, mappings with different numbers of shots, no shots, or
+                an outcome wider than ``num_bits``.
+        """
         single = isinstance(counts, Mapping)
         mappings: list[Mapping[Any, int]] = (
             [counts] if isinstance(counts, Mapping) else list(counts)
@@ -359,7 +314,19 @@ class BitArray:
     def from_samples(
         samples: Iterable[str] | Iterable[int], num_bits: int | None = None
     ) -> BitArray:
-        """A BitArray (shape ``()``) from bit strings, hex strings (``'0x…'``) or integers."""
+        """A bit array of shape ``()`` from samples, one shot each.
+
+        Args:
+            samples: Bit strings (most significant bit first), hex strings (``'0x…'``) or
+                non-negative integers; the first sample decides which.
+            num_bits: The width; ``None`` takes the widest sample's (at least 1).
+
+        Returns:
+            A new array with one shot per sample, in order.
+
+        Raises:
+            ValueError: No samples, or a sample is negative or wider than ``num_bits``.
+        """
         it = iter(samples)
         try:
             first = next(it)
@@ -377,66 +344,18 @@ class BitArray:
             num_bits = max(map(int.bit_length, ints)) or 1
         return BitArray(pack_ints(ints, num_bits), num_bits)
 
-    @staticmethod
-    def concatenate(bit_arrays: Sequence[BitArray], axis: int = 0) -> BitArray:
-        """Join along an existing pub axis (same bits, shots and number of axes)."""
-        if not bit_arrays:
-            raise ValueError("Need at least one bit array to concatenate")
-        first = bit_arrays[0]
-        if first.ndim == 0:
-            raise ValueError("Zero-dimensional bit arrays cannot be concatenated")
-        for i, other in enumerate(bit_arrays):
-            for what, mine, theirs in (
-                ("bits", first.num_bits, other.num_bits),
-                ("shots", first.num_shots, other.num_shots),
-                ("dimensions", first.ndim, other.ndim),
-            ):
-                if mine != theirs:
-                    raise ValueError(
-                        f"All bit arrays must have same number of {what}, but the bit array at "
-                        f"index 0 has {mine} and the bit array at index {i} has {theirs}."
-                    )
-        if axis < 0 or axis >= first.ndim:
-            raise ValueError(
-                f"axis {axis} is out of bounds for bit array of dimension {first.ndim}."
-            )
-        return BitArray(np.concatenate([b.array for b in bit_arrays], axis=axis), first.num_bits)
-
-    @staticmethod
-    def concatenate_shots(bit_arrays: Sequence[BitArray]) -> BitArray:
-        """Join along the shots axis (same bits and shape)."""
-        if not bit_arrays:
-            raise ValueError("Need at least one bit array to stack")
-        first = bit_arrays[0]
-        for i, other in enumerate(bit_arrays):
-            if other.num_bits != first.num_bits or other.shape != first.shape:
-                raise ValueError(
-                    f"All bit arrays must have same number of bits and shape as the first; the "
-                    f"bit array at index {i} does not."
-                )
-        return BitArray(np.concatenate([b.array for b in bit_arrays], axis=-2), first.num_bits)
-
-    @staticmethod
-    def concatenate_bits(bit_arrays: Sequence[BitArray]) -> BitArray:
-        """Join bit strings shot by shot: the first array's bits become the least
-        significant (qiskit's order)."""
-        if not bit_arrays:
-            raise ValueError("Need at least one bit array to stack")
-        first = bit_arrays[0]
-        for i, other in enumerate(bit_arrays):
-            if other.num_shots != first.num_shots or other.shape != first.shape:
-                raise ValueError(
-                    f"All bit arrays must have same number of shots and shape as the first; "
-                    f"the bit array at index {i} does not."
-                )
-        bits = np.concatenate([unpack_bits(b.array, b.num_bits) for b in bit_arrays], axis=-1)
-        packed, num_bits = pack_bits(bits)
-        return BitArray(packed, num_bits)
-
     # -- conversion ----------------------------------------------------------------------
 
     def to_qiskit(self) -> Any:
-        """qiskit's ``BitArray`` over the same array, no copy (needs the ``qiskit`` extra)."""
+        """qiskit's ``BitArray`` over the same array, without a copy.
+
+        Returns:
+            A ``qiskit.primitives.containers.BitArray``.
+
+        Raises:
+            ExtraNotInstalledError: qiskit is not installed (``pip install
+                "qruntime-session[qiskit]"``).
+        """
         from ._qiskit import require_qiskit
 
         require_qiskit("BitArray.to_qiskit()")
