@@ -1,7 +1,7 @@
 """Serve an emulator for the benchmarks (a separate process, pinned to its own core).
 
     python -m benchmarks._serve [--queue-seconds S] [--run-seconds S] [--prefill N]
-        [--log-size N] [--official]
+        [--log-size N] [--official] [--job-time-limit S]
 
 Prints one JSON line (``base_url``, ``origin``, ``iam_url``, ``token``, ``api_key``,
 ``service_crn``, ``pid``) once it listens, then serves until killed. ``--prefill N`` stores
@@ -16,6 +16,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+import attrs
 
 from qruntime_session.emulator import EmulatorConfig, run_emulator
 
@@ -32,6 +34,7 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--run-seconds", type=_optional_seconds, default=0.0)
     parser.add_argument("--prefill", type=int, default=0)
     parser.add_argument("--log-size", type=int, default=10_000)
+    parser.add_argument("--job-time-limit", type=float, default=None)
     parser.add_argument("--official", action="store_true", help="prefill with P7's body")
     args = parser.parse_args(argv)
     config = EmulatorConfig(
@@ -39,6 +42,8 @@ async def main(argv: list[str]) -> None:
         run_seconds=args.run_seconds,
         request_log_size=args.log_size,
     )
+    if args.job_time_limit is not None:
+        config = attrs.evolve(config, job_time_limit=args.job_time_limit)
     async with run_emulator(config) as emu:
         store = emu._store
         params = {"pubs": [["OPENQASM 3.0;", None, 16]], "version": 2}

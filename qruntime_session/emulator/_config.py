@@ -131,6 +131,11 @@ class EmulatorConfig:
         max_inflated_bytes: Bytes one circuit or array may inflate to (zlib); checked while
             inflating.
         max_operations: Instructions in one circuit.
+        max_qasm3_statements: Statements in one OpenQASM 3 text. Its reader (the
+            ``openqasm3`` ANTLR parser) takes about 0.2 ms and 8 KB per statement and cannot
+            be interrupted at ``job_time_limit``: 10^5 gates held the worker for 20-80 s,
+            grew the process to 0.8-1.2 GiB and slowed everyone's answers (issue 15).
+            OpenQASM 2 and QPY are read by faster readers and bounded by ``max_operations``.
         max_observable_terms: Pauli terms over all of an estimator job's observables.
         max_nesting: How deeply the params' JSON may nest (IBM's deepest canonical pub nests
             about 8).
@@ -197,6 +202,7 @@ class EmulatorConfig:
     max_circuit_chars: int = attrs.field(default=4_000_000, validator=_positive)
     max_inflated_bytes: int = attrs.field(default=32_000_000, validator=_positive)
     max_operations: int = attrs.field(default=200_000, validator=_positive)
+    max_qasm3_statements: int = attrs.field(default=20_000, validator=_positive)
     max_observable_terms: int = attrs.field(default=200_000, validator=_positive)
     max_nesting: int = attrs.field(default=64, validator=_positive)
     mock_devices: bool = True

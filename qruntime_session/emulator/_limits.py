@@ -78,6 +78,7 @@ class Limits:
     max_circuit_chars: int = 4_000_000
     max_inflated_bytes: int = 32_000_000
     max_operations: int = 200_000
+    max_qasm3_statements: int = 20_000
     max_observable_terms: int = 200_000
     max_nesting: int = 64
     #: The device: width, basis gate names and undirected coupling pairs (``None``: unknown).

@@ -241,6 +241,10 @@ def _judge_qpy(index: int, qpy: bytes, settings: RunSettings) -> None:
         raise JobRejected(f"Invalid input: pub {index}'s circuit declares {qubits:,} qubits.")
 
 
+def _is_qasm2(text: str) -> bool:
+    return "OPENQASM 2" in text.split(";", 1)[0]
+
+
 def _judge_qasm(index: int, text: str, settings: RunSettings) -> None:
     from ._isa import check_qasm_text
 
@@ -249,6 +253,11 @@ def _judge_qasm(index: int, text: str, settings: RunSettings) -> None:
         raise JobRejected(
             f"Invalid input: pub {index}'s circuit has more than {limits.max_operations:,} "
             "statements (EmulatorConfig.max_operations)."
+        )
+    if text.count(";") > limits.max_qasm3_statements and not _is_qasm2(text):
+        raise JobRejected(
+            f"Invalid input: pub {index}'s OpenQASM 3 circuit has more than "
+            f"{limits.max_qasm3_statements:,} statements (EmulatorConfig.max_qasm3_statements)."
         )
     if settings.judge and not settings.simulate and limits.num_qubits is not None:
         # Without qiskit, what the text shows (with it, the loaded circuit is judged).

@@ -36,6 +36,7 @@ def run_settings(
         max_circuit_chars=config.max_circuit_chars,
         max_inflated_bytes=config.max_inflated_bytes,
         max_operations=config.max_operations,
+        max_qasm3_statements=config.max_qasm3_statements,
         max_observable_terms=config.max_observable_terms,
         max_nesting=config.max_nesting,
         num_qubits=None if device is None else device.num_qubits,
