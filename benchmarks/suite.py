@@ -939,9 +939,7 @@ async def p8(size: Sizes, peer: Path | None, notes: list[str]) -> list[dict[str,
     if qiskit_walls and not failed:
         row["seconds"]["qiskit-ibm-runtime"] = statistics.median(qiskit_walls)
         row["pickup"]["qiskit-ibm-runtime"] = _percentiles(qiskit_pickups)
-        row["ratio"] = summary(
-            [a / b for a, b in zip(sdk_walls, qiskit_walls, strict=True)]
-        )
+        row["ratio"] = summary([a / b for a, b in zip(sdk_walls, qiskit_walls, strict=True)])
         row["met"] = row["ratio"]["median"] <= 1.0 and sdk_fast
     else:
         row["met"] = False if not sdk_fast else None

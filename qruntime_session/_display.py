@@ -139,10 +139,7 @@ def _values(value: Any) -> str:
         more = f", … ({len(counts) - len(top)} more outcomes)" if len(counts) > len(top) else ""
         bit_shape = tuple(value.shape)
         where = f"shape {bit_shape}, " if bit_shape else ""
-        return (
-            f"{where}{value.num_shots} shots of {value.num_bits} bits; "
-            f"counts {{{listed}{more}}}"
-        )
+        return f"{where}{value.num_shots} shots of {value.num_bits} bits; counts {{{listed}{more}}}"
     shape = getattr(value, "shape", None)
     if shape is not None and hasattr(value, "tolist"):
         size = 1
@@ -161,9 +158,7 @@ def _pub_rows(index: int, pub: Any) -> list[tuple[str, str]]:
         for name, value in data.items()
     ]
     shots = pub.metadata.get("shots") if isinstance(pub.metadata, Mapping) else None
-    precision = (
-        pub.metadata.get("target_precision") if isinstance(pub.metadata, Mapping) else None
-    )
+    precision = pub.metadata.get("target_precision") if isinstance(pub.metadata, Mapping) else None
     extra = []
     if shots is not None:
         extra.append(f"{shots} shots")

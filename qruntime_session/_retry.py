@@ -185,9 +185,7 @@ def wait_limit(timeout: float | None) -> tuple[float | None, bool]:
 
 
 @contextlib.contextmanager
-def no_waiting(
-    *, attempts: int = 1, deadline: float = DEFAULT_TESTING_DEADLINE
-) -> Iterator[None]:
+def no_waiting(*, attempts: int = 1, deadline: float = DEFAULT_TESTING_DEADLINE) -> Iterator[None]:
     """Turn the testing mode on inside a ``with`` block; the previous state comes back after.
 
     Args:
@@ -479,9 +477,7 @@ class PollPolicy:
     """Growth of the wait from one poll to the next (at least 1)."""
     jitter: float = attrs.field(default=0.25, validator=_fraction)
     """The largest share (0 to 1) of a wait removed at random."""
-    session_interval: float | None = attrs.field(
-        default=0.1, validator=_optional_non_negative
-    )
+    session_interval: float | None = attrs.field(default=0.1, validator=_optional_non_negative)
     """The longest wait between two polls of jobs that all run in a session (``None``: no cap)."""
 
     def interval(

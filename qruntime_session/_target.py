@@ -91,9 +91,7 @@ def _sites(
     return []
 
 
-def build_target(
-    config: Mapping[str, Any], properties: Mapping[str, Any] | None = None
-) -> Any:
+def build_target(config: Mapping[str, Any], properties: Mapping[str, Any] | None = None) -> Any:
     """A ``qiskit.transpiler.Target`` from a configuration document (``n_qubits``,
     ``basis_gates``, ``gates``, ``coupling_map``, ``supported_instructions``, ``dt``) and,
     when given, a properties document (per-gate ``gate_error``/``gate_length``, per-qubit

@@ -83,11 +83,13 @@ def _deadline(config: pytest.Config) -> float:
         raise pytest.UsageError(f"{DEADLINE_OPTION} must be a finite number > 0, not {text!r}")
     return value
 
+
 #: Whether the plugin is active: pytest-asyncio (from the ``pytest`` extra) is installed.
 ACTIVE = importlib.util.find_spec("pytest_asyncio") is not None
 
 if ACTIVE:
     import pytest_asyncio
+
     __all__ = [
         "runtime_client",
         "runtime_clock",

@@ -205,7 +205,11 @@ def test_no_class_is_longer_than_a_screenful_of_concerns() -> None:
         ),
         # inside the subpackage, its own __init__ is already under way
         ("qruntime_session.primitives._jobs", "from .._job import Job\n", {"_job"}),
-        ("qruntime_session.primitives._jobs", "from ._bitarray import X\n", {"primitives._bitarray"}),
+        (
+            "qruntime_session.primitives._jobs",
+            "from ._bitarray import X\n",
+            {"primitives._bitarray"},
+        ),
         ("qruntime_session.primitives", "from .. import errors\n", {"errors"}),
         ("qruntime_session._job", "import qruntime_session.errors\nimport aiohttp\n", {"errors"}),
     ],

@@ -219,6 +219,7 @@ def diagonal_terms(observable: object) -> dict[str, complex]:
 
 def observable_grid(observables: object) -> np.ndarray:
     """An object array of ``{label: coefficient}`` dicts shaped like the observables."""
+
     def nested(value: Any) -> Any:
         if isinstance(value, list | tuple) or (
             isinstance(value, np.ndarray) and value.dtype == object
@@ -253,9 +254,7 @@ def term_value(bits_lsb_first: np.ndarray, label: str) -> np.ndarray:
     character acts on the most significant bit."""
     num_bits = bits_lsb_first.shape[-1]
     if len(label) != num_bits:
-        raise ValueError(
-            f"One or more operators not same length ({num_bits}) as input bitstrings"
-        )
+        raise ValueError(f"One or more operators not same length ({num_bits}) as input bitstrings")
     if set(label) - _DIAGONAL:
         raise ValueError(f"Input operator {label} is not diagonal")
     value = np.ones(bits_lsb_first.shape[:-1], dtype=np.float64)

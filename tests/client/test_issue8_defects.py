@@ -159,9 +159,11 @@ async def test_3_deep_json_error_body_is_a_package_error(mocked: aioresponses) -
 
 
 async def test_3_huge_number_in_a_float_field_is_tolerated(mocked: aioresponses) -> None:
-    body = b'{"id": "job-1", "status": "Queued", "estimated_running_time_seconds": 1' + (
-        b"0" * 400
-    ) + b"}"
+    body = (
+        b'{"id": "job-1", "status": "Queued", "estimated_running_time_seconds": 1'
+        + (b"0" * 400)
+        + b"}"
+    )
     mocked.get(f"{BASE}/v1/jobs/job-1?exclude_params=false", status=200, body=body)
     async with make_client() as client:
         info = await client.job("job-1").info()

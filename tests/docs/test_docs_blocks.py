@@ -65,8 +65,21 @@ async def test_docs_block_runs(source: str, tmp_path: Path) -> None:
         )
         is_test = re.search(r"^(async )?def test_", source, re.MULTILINE) is not None
         command = (
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
-             str(tmp_path), "-c", os.devnull, "-o", "asyncio_mode=auto", str(script)]
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--rootdir",
+                str(tmp_path),
+                "-c",
+                os.devnull,
+                "-o",
+                "asyncio_mode=auto",
+                str(script),
+            ]
             if is_test
             else [sys.executable, str(script)]
         )

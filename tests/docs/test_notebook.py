@@ -166,10 +166,16 @@ def test_quickstart_notebook_runs_from_an_empty_environment(
     assert xx == pytest.approx(1.0, abs=0.1)
     assert zi == pytest.approx(0.0, abs=0.1)
     assert any(line.startswith("session ") and line.endswith(" closed") for line in lines)
-    shown = [o["data"]["text/html"] for c in notebook.cells for o in c.get("outputs", [])
-             if "text/html" in o.get("data", {})]
+    shown = [
+        o["data"]["text/html"]
+        for c in notebook.cells
+        for o in c.get("outputs", [])
+        if "text/html" in o.get("data", {})
+    ]
     assert [view.split("</strong>")[0].rsplit(">", 1)[1] for view in shown] == [
-        "Session", "Job", "PrimitiveResult: 1 pub"
+        "Session",
+        "Job",
+        "PrimitiveResult: 1 pub",
     ]
     histogram = [o for c in notebook.cells for o in c.get("outputs", []) if "data" in o]
     if importlib.util.find_spec("matplotlib") is not None:
@@ -199,8 +205,18 @@ def emulator_process() -> Iterator[dict[str, str]]:
     a later test's qiskit calls in this process.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QRUNTIME_", "QISKIT_"))}
-    command = [sys.executable, "-m", "qruntime_session", "emulator", "--port", "0",
-               "--queue-seconds", "0.05", "--run-seconds", "0.05"]
+    command = [
+        sys.executable,
+        "-m",
+        "qruntime_session",
+        "emulator",
+        "--port",
+        "0",
+        "--queue-seconds",
+        "0.05",
+        "--run-seconds",
+        "0.05",
+    ]
     server = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
     )
@@ -269,7 +285,9 @@ def test_kernel_interrupt_while_awaiting_a_job_closes_the_session(
 ) -> None:
     notebook = new_notebook(
         cells=[
-            new_code_cell("from qruntime_session import RuntimeClient, Session\nclient = RuntimeClient()"),
+            new_code_cell(
+                "from qruntime_session import RuntimeClient, Session\nclient = RuntimeClient()"
+            ),
             new_code_cell(INTERRUPTED_CELL),
             new_code_cell("print('after', session.id, (await session.details()).state.value)"),
         ]
@@ -299,7 +317,9 @@ def test_kernel_interrupt_while_awaiting_a_job_closes_the_session(
     assert closes == 1
     (error,) = [o for o in notebook.cells[1].outputs if o.get("output_type") == "error"]
     assert error["ename"] in {"CancelledError", "KeyboardInterrupt"}
-    stderr = "".join(o.get("text", "") for o in notebook.cells[1].outputs if o.get("name") == "stderr")
+    stderr = "".join(
+        o.get("text", "") for o in notebook.cells[1].outputs if o.get("name") == "stderr"
+    )
     assert "QueuedJobsDroppedWarning" in stderr
     # the kernel lives on, and so do the cell's objects
     assert _stdout(notebook.cells[2]).strip() == f"after {session_id} closed"

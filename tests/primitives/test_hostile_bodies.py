@@ -15,7 +15,7 @@ from qruntime_session import errors
 from qruntime_session.primitives import DecodeLimits, decode_primitive_result
 
 PROBE = textwrap.dedent(
-    r'''
+    r"""
     import base64, io, json, resource, sys, time, tracemalloc, zlib
     import numpy as np
     from qruntime_session.errors import ResultDecodeError
@@ -88,7 +88,7 @@ PROBE = textwrap.dedent(
         out[name] = {"kind": kind, "seconds": wall, "cpu_seconds": cpu, "peak_mb": peak / 2**20,
                      "rss_growth_mb": (rss_after - rss_before) / 1024, "size": size}
     print(json.dumps(out))
-    '''
+    """
 )
 
 
@@ -179,8 +179,13 @@ def test_fortran_ordered_arrays_are_read_as_views() -> None:
     array = np.asfortranarray(np.arange(24, dtype=np.float64).reshape(2, 3, 4))
     buffer = io.BytesIO()
     np.save(buffer, array)
-    env = {"__type__": "ndarray", "__value__": base64.b64encode(zlib.compress(buffer.getvalue())).decode()}
+    env = {
+        "__type__": "ndarray",
+        "__value__": base64.b64encode(zlib.compress(buffer.getvalue())).decode(),
+    }
     data = {"__type__": "DataBin", "__value__": {"shape": [2, 3, 4], "fields": {"evs": env}}}
     pub = {"__type__": "PubResult", "__value__": {"data": data}}
-    result = decode_primitive_result({"__type__": "PrimitiveResult", "__value__": {"pub_results": [pub]}})
+    result = decode_primitive_result(
+        {"__type__": "PrimitiveResult", "__value__": {"pub_results": [pub]}}
+    )
     np.testing.assert_array_equal(result[0].data.evs, array)

@@ -38,9 +38,7 @@ def _qiskit_circuit() -> QuantumCircuit:
 QISKIT = _qiskit_circuit()
 #: (circuit, number of parameters)
 CIRCUITS = [(FIXED, 0), (ONE_LINE, 2), (QISKIT, 2)]
-SETTINGS = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 sweep_shapes = st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple)
 

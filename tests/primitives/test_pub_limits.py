@@ -83,9 +83,12 @@ def test_base64_qpy_strings_are_accepted(compress: bool) -> None:
 
 async def test_nothing_is_sent_for_a_refused_pub() -> None:
     async with run_emulator() as emu:
-        async with qrs.RuntimeClient(
-            base_url=emu.base_url, access_token=emu.token, service_crn=emu.service_crn
-        ) as client, client.session("ibm_fez", "batch") as session:
+        async with (
+            qrs.RuntimeClient(
+                base_url=emu.base_url, access_token=emu.token, service_crn=emu.service_crn
+            ) as client,
+            client.session("ibm_fez", "batch") as session,
+        ):
             for pubs, shots in (([BELL], HUGE), (["hello"], None), ([(SWEEP, [HUGE])], None)):
                 with pytest.raises(errors.InvalidInputError):
                     await session.run_sampler(pubs, shots=shots)

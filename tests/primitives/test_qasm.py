@@ -20,7 +20,7 @@ ONE_LINE = (
         (ONE_LINE, 1, 2),
         ("OPENQASM 3.0; input angle a; input angle[32] b; input float c; qubit q;", 3, 1),
         ("OPENQASM 3.0;\n  input   float[32]\n theta ;\nqubit[3] q;", 1, 3),
-        ("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[4]; qreg r[1]; creg c[4];", 0, 5),
+        ('OPENQASM 2.0; include "qelib1.inc"; qreg q[4]; qreg r[1]; creg c[4];', 0, 5),
         ("OPENQASM 3.0; qubit a; qubit[2] b; qreg c[3];", 0, 6),
         # comments and strings hide what looks like declarations
         ("OPENQASM 3.0; // input float x; qubit[9] q;\nqubit[2] q;", 0, 2),

@@ -73,7 +73,11 @@ def agree(ours_call: Any, theirs_call: Any) -> None:
 def test_reading_methods_agree(drawn: tuple[np.ndarray, int], data: st.DataObject) -> None:
     ours, theirs = pair(*drawn)
     assert (ours.shape, ours.ndim, ours.size, ours.num_shots, ours.num_bits) == (
-        theirs.shape, theirs.ndim, theirs.size, theirs.num_shots, theirs.num_bits
+        theirs.shape,
+        theirs.ndim,
+        theirs.size,
+        theirs.num_shots,
+        theirs.num_bits,
     )
     assert repr(ours) == repr(theirs)
     same(ours.array, theirs.array)
@@ -98,7 +102,10 @@ def test_slicing_and_reshaping_agree(drawn: tuple[np.ndarray, int], data: st.Dat
     where = data.draw(st.lists(st.integers(-ours.num_bits - 1, ours.num_bits), max_size=3))
     values = data.draw(st.lists(st.booleans(), min_size=len(where), max_size=len(where) + 1))
     agree(lambda: ours.postselect(where, values), lambda: theirs.postselect(where, values))
-    agree(lambda: ours.reshape(ours.size * ours.num_shots), lambda: theirs.reshape(theirs.size * theirs.num_shots))
+    agree(
+        lambda: ours.reshape(ours.size * ours.num_shots),
+        lambda: theirs.reshape(theirs.size * theirs.num_shots),
+    )
     agree(lambda: ours.reshape(-1 if False else ours.size), lambda: theirs.reshape(theirs.size))
     agree(lambda: ours.reshape(7, 3), lambda: theirs.reshape(7, 3))
     agree(ours.transpose, theirs.transpose)
@@ -141,7 +148,10 @@ def test_constructors_agree(data: st.DataObject) -> None:
     agree(lambda: BitArray.from_samples(hexes, width), lambda: QBitArray.from_samples(hexes, width))
     counts = {s: 1 + i % 3 for i, s in enumerate(sorted(set(strings)))}
     agree(lambda: BitArray.from_counts(counts), lambda: QBitArray.from_counts(counts))
-    agree(lambda: BitArray.from_counts([counts, counts]), lambda: QBitArray.from_counts([counts, counts]))
+    agree(
+        lambda: BitArray.from_counts([counts, counts]),
+        lambda: QBitArray.from_counts([counts, counts]),
+    )
     bools = np.random.default_rng(len(ints)).random((2, len(ints), num_bits)) < 0.5
     for order in ("big", "little"):
         agree(
@@ -164,7 +174,9 @@ def test_expectation_values_agree(drawn: tuple[np.ndarray, int], data: st.DataOb
     )
     if isinstance(observable, list) and ours.ndim and ours.shape[-1] != len(observable):
         observable = observable[:1]
-    agree(lambda: ours.expectation_values(observable), lambda: theirs.expectation_values(observable))
+    agree(
+        lambda: ours.expectation_values(observable), lambda: theirs.expectation_values(observable)
+    )
 
 
 def test_expectation_values_refuse_what_qiskit_refuses() -> None:
@@ -191,7 +203,10 @@ def test_data_bin_pub_result_and_to_qiskit_wrap_the_same_arrays() -> None:
     assert converted.metadata == {"a": 1}
     assert list(ours.data.keys()) == list(theirs.data.keys())
     assert (ours.data.shape, ours.data.ndim, ours.data.size, len(ours.data)) == (
-        theirs.data.shape, theirs.data.ndim, theirs.data.size, len(theirs.data)
+        theirs.data.shape,
+        theirs.data.ndim,
+        theirs.data.size,
+        len(theirs.data),
     )
     evs = np.arange(6.0).reshape(2, 3)
     assert repr(DataBin(evs=evs, shape=(2, 3))) == repr(QDataBin(evs=evs, shape=(2, 3)))
