@@ -8,7 +8,7 @@ request or decides anything.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 import attrs
@@ -27,6 +27,7 @@ from ._validation import split_qualified
 __all__ = [
     "AttemptResult",
     "Exchange",
+    "InputProvider",
     "Outcome",
     "Run",
     "Scope",
@@ -36,6 +37,11 @@ __all__ = [
     "find_workflow",
     "inputs_for",
 ]
+
+
+InputProvider = Callable[[], Awaitable[Any]]
+"""Gives an input's current value (a bearer token renewed as it expires); awaited before
+every request."""
 
 
 class StepLimitReached(Exception):
@@ -106,6 +112,9 @@ class Run:
     step_results: list[StepResult] = attrs.field(factory=list)
     sent: list[Sent] = attrs.field(factory=list)
     planned: list[PlannedRequest] = attrs.field(factory=list)
+    # The executor's input providers, and the value each gave last (see _steps.renew_inputs).
+    providers: Mapping[str, InputProvider] = attrs.field(factory=dict)
+    provided: dict[str, Any] = attrs.field(factory=dict)
 
 
 class Scope:

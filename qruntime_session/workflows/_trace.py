@@ -35,6 +35,7 @@ __all__ = [
     "RequestRecord",
     "is_secret_header",
     "is_secret_name",
+    "secret_strings",
 ]
 
 MASK = "***"
@@ -79,19 +80,20 @@ def secret_inputs(schema: Mapping[str, Any] | None, inputs: Mapping[str, Any]) -
             spec.get("format") == "password" or spec.get("writeOnly") is True
         )
         if flagged or is_secret_name(name):
-            values.extend(_strings(value))
+            values.extend(secret_strings(value))
     return values
 
 
-def _strings(value: Any) -> Iterable[str]:
+def secret_strings(value: Any) -> Iterable[str]:
+    """Every string in a secret value (JSON data: strings, objects, arrays)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):
         for item in value.values():
-            yield from _strings(item)
+            yield from secret_strings(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from secret_strings(item)
 
 
 @attrs.define
@@ -241,8 +243,9 @@ class PlannedRequest:
 class AttemptTrace:
     """One attempt of one step (masked): what was sent, what came back, what was decided.
 
-    ``error_type`` is ``"expression"`` when a value could not be resolved (nothing was sent)
-    and ``"workflow"`` when a called workflow failed.
+    ``error_type`` is ``"expression"`` when a value could not be resolved (nothing was sent),
+    ``"input"`` when an input provider failed (nothing was sent) and ``"workflow"`` when a
+    called workflow failed.
 
     Args:
         workflow_id: The workflow of the step.
@@ -257,7 +260,7 @@ class AttemptTrace:
         response_body: The response body as JSON data (or text), masked.
         error: What went wrong when no usable response came, or ``None``.
         error_type: ``"timeout"``, ``"connect"``, ``"connection_lost"``, ``"transport"``,
-            ``"expression"``, ``"workflow"`` or ``None``.
+            ``"expression"``, ``"input"``, ``"workflow"`` or ``None``.
         criteria: The outcome of each success criterion, in document order, then those of the
             actions considered after it.
         success: Whether the attempt succeeded (every success criterion passed).
