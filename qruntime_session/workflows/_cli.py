@@ -38,9 +38,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,7 +58,7 @@ from ._openapi import load_document
 from ._results import WorkflowResult
 from ._runner import WorkflowExecutor
 from ._state import InputProvider
-from ._trace import AttemptTrace, Masker, secret_inputs
+from ._trace import AttemptTrace, Masker, secret_inputs, secret_strings
 
 __all__ = ["EXIT_JOB_STOPPED", "parse_inputs", "register", "run_command"]
 
@@ -231,7 +232,14 @@ async def _execute(
     try:
         if exchange and not args.dry_run:
             assert config is not None
-            return await _run_with_api_key(args, document, workflow, inputs, server_url, config)
+            async with _iam_bearer(config) as bearer:
+                try:
+                    inputs["accessToken"] = await bearer()
+                except errors.QRuntimeError as exc:
+                    _error(_iam_failure(config, exc))
+                    return 1
+                providers = {"accessToken": bearer}
+                return await _run_or_plan(args, document, workflow, inputs, server_url, providers)
         if exchange:
             inputs["accessToken"] = _DRY_RUN_TOKEN
         return await _run_or_plan(args, document, workflow, inputs, server_url)
@@ -242,48 +250,24 @@ async def _execute(
         return 2
 
 
-async def _run_with_api_key(
-    args: argparse.Namespace,
-    document: ArazzoDocument,
-    workflow: Workflow,
-    inputs: dict[str, Any],
-    server_url: str | Mapping[str, str] | None,
-    config: ClientConfig,
-) -> int:
-    """Run with ``accessToken`` the bearer token IAM gives for the configured API key.
+@contextlib.asynccontextmanager
+async def _iam_bearer(config: ClientConfig) -> AsyncIterator[InputProvider]:
+    """The bearer token IAM gives for the configured API key, as an input provider.
 
     The SDK's ``IAMApiKeyAuth`` makes the exchange (at ``<iam_url>/identity/token``) and
-    renews the token shortly before it expires; the executor asks it for the token before
-    every request. A refused exchange before the run is one ``error:`` line (exit 1).
+    renews the token shortly before it expires; the executor asks for it before every request.
     """
     assert config.api_key is not None
-    masker = Masker()
     transport = Transport(
-        timeouts=config.timeouts,
-        retry=config.retry,
-        max_response_bytes=config.max_response_bytes,
+        timeouts=config.timeouts, retry=config.retry, max_response_bytes=config.max_response_bytes
     )
     auth = IAMApiKeyAuth(config.api_key, iam_url=config.iam_url, transport=transport)
 
     async def bearer() -> str:
-        token = (await auth.token()).reveal()
-        masker.add([token])
-        return token
+        return (await auth.token()).reveal()
 
     try:
-        try:
-            inputs["accessToken"] = await bearer()
-        except errors.QRuntimeError as exc:
-            source = config.source.get("api_key")
-            _error(
-                f"IAM token exchange (POST {config.iam_url}/identity/token) failed: "
-                f"{type(exc).__name__}: {exc.message}"
-                + (f" (the API key is from {source})" if source else "")
-            )
-            return 1
-        return await _run_or_plan(
-            args, document, workflow, inputs, server_url, masker, {"accessToken": bearer}
-        )
+        yield bearer
     finally:
         await transport.aclose()
 
@@ -294,14 +278,21 @@ async def _run_or_plan(
     workflow: Workflow,
     inputs: dict[str, Any],
     server_url: str | Mapping[str, str] | None,
-    masker: Masker | None = None,
     providers: Mapping[str, InputProvider] | None = None,
 ) -> int:
-    masker = masker if masker is not None else Masker()
+    masker = Masker()
     masker.add(secret_inputs(workflow.inputs, inputs))
-    executor = WorkflowExecutor(
-        document=document, server_url=server_url, input_providers=providers or {}
-    )
+
+    def masked(provider: InputProvider) -> InputProvider:
+        async def value() -> Any:
+            current = await provider()
+            masker.add(secret_strings(current))
+            return current
+
+        return value
+
+    providers = {name: masked(provider) for name, provider in (providers or {}).items()}
+    executor = WorkflowExecutor(document=document, server_url=server_url, input_providers=providers)
     if args.dry_run:
         plan = await executor.plan(inputs, workflow_id=workflow.workflow_id)
         _write_json([request.as_json() for request in plan])
@@ -321,7 +312,7 @@ async def _run_or_plan(
             "the workflow went on"
         )
     _write_json(masker.json(dict(result.outputs)))
-    for name, provider in (providers or {}).items():
+    for name, provider in providers.items():
         try:
             inputs[name] = await provider()  # a token still valid for the status check
         except errors.QRuntimeError:
@@ -335,6 +326,16 @@ async def _run_or_plan(
             f"started (exit {EXIT_JOB_STOPPED})"
         )
     return EXIT_JOB_STOPPED if stopped else 0
+
+
+def _iam_failure(config: ClientConfig, exc: errors.QRuntimeError) -> str:
+    """The error line of a refused API key exchange: the IAM step, its URL, the key's source."""
+    source = config.source.get("api_key")
+    return (
+        f"IAM token exchange (POST {config.iam_url}/identity/token) failed: "
+        f"{type(exc).__name__}: {exc.message}"
+        + (f" (the API key is from {source})" if source else "")
+    )
 
 
 def _failure_note(result: WorkflowResult) -> str:
