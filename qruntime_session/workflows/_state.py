@@ -21,7 +21,7 @@ from ._expressions import MISSING, Expr, Unresolved
 from ._model import ArazzoDocument, Workflow
 from ._request import PreparedRequest
 from ._results import StepResult
-from ._trace import AttemptTrace, Masker, PlannedRequest
+from ._trace import AttemptTrace, Masker, PlannedRequest, secret_inputs
 from ._validation import split_qualified
 
 __all__ = [
@@ -115,6 +115,15 @@ class Run:
     # The executor's input providers, and the value each gave last (see _steps.renew_inputs).
     providers: Mapping[str, InputProvider] = attrs.field(factory=dict)
     provided: dict[str, Any] = attrs.field(factory=dict)
+
+    def enter(
+        self, document: ArazzoDocument, workflow: Workflow, inputs: dict[str, Any]
+    ) -> WorkflowState:
+        """The state of a workflow starting in this run; its secret inputs are masked."""
+        state = WorkflowState(document=document, workflow=workflow, inputs=inputs)
+        self.states[(id(document), workflow.workflow_id)] = state
+        self.masker.add(secret_inputs(workflow.inputs, inputs))
+        return state
 
 
 class Scope:

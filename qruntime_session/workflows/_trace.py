@@ -199,11 +199,13 @@ class RequestRecord:
 
 
 @attrs.frozen(kw_only=True)
-class PlannedRequest:
+class PlannedRequest(RequestRecord):
     """A request a dry run would send (masked). Values not known before running are ``<$expr>``.
 
     [`WorkflowExecutor.plan`][qruntime_session.workflows.WorkflowExecutor.plan] returns
-    these, in the order the requests would be sent.
+    these, in the order the requests would be sent: a
+    [`RequestRecord`][qruntime_session.workflows.RequestRecord] (``method``, ``url``,
+    ``headers``, ``body``) with the step that would send it.
     """
 
     workflow_id: str
@@ -212,14 +214,6 @@ class PlannedRequest:
     """The step that would send the request."""
     operation_id: str | None
     """The OpenAPI ``operationId`` of the step's operation, when it has one."""
-    method: str
-    """The HTTP method (``POST``)."""
-    url: str
-    """The full URL, query included."""
-    headers: Mapping[str, str]
-    """The request headers."""
-    body: Any = None
-    """The body as JSON data (or text), or ``None`` without a body."""
 
     def as_json(self) -> dict[str, Any]:
         """This record as JSON-compatible data (keys as in the JSON trace).
@@ -232,10 +226,7 @@ class PlannedRequest:
             "workflowId": self.workflow_id,
             "stepId": self.step_id,
             "operationId": self.operation_id,
-            "method": self.method,
-            "url": self.url,
-            "headers": dict(self.headers),
-            "body": self.body,
+            **super().as_json(),
         }
 
 
