@@ -239,12 +239,16 @@ def bearers(emu: Emulator) -> list[str]:
 
 
 def test_api_key_alone_is_exchanged_at_iam(
-    serve: Serve, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    serve: Serve,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Only an API key configured: IAM exchanges it first, every request carries the token."""
     emu = serve()
     point_sdk_at_with_key(monkeypatch, emu, emu.api_key)
-    code, out, err = run_cli(capsys)
+    trace = tmp_path / "trace.json"
+    code, out, err = run_cli(capsys, "--trace", str(trace))
     assert (code, err) == (0, "")
     assert set(json.loads(out)) == {"sessionId", "jobId"}
     assert emu.requests[0].path == "/identity/token"
@@ -260,7 +264,9 @@ def test_api_key_alone_is_exchanged_at_iam(
     (token,) = tokens
     assert token != emu.token
     assert token.count(".") == 2  # the JWT IAM issued
-    assert all(token not in text and emu.api_key not in text for text in (out, err))
+    written = trace.read_text(encoding="utf-8")
+    assert "Bearer ***" in written
+    assert all(token not in text and emu.api_key not in text for text in (out, err, written))
     assert [r.path for r in emu.requests].count("/identity/token") == 1
 
 
