@@ -13,8 +13,10 @@
   the ``accessToken``/``serviceCrn``/``apiVersion`` inputs given on the command line in the
   place of its keyword arguments. It fills those inputs when the workflow declares them, and
   its base URL (``QRUNTIME_BASE_URL``, or the CRN's region) replaces the servers of the
-  sources that are the Qiskit Runtime API (unless ``--server-url`` is given). An API key is
-  not exchanged: the document sends its own bearer token.
+  sources that are the Qiskit Runtime API (unless ``--server-url`` is given). A configured
+  API key (and no bearer token) is exchanged at the configured IAM URL by the SDK's own
+  ``IAMApiKeyAuth``: the token fills ``accessToken`` and is renewed, before a request, when it
+  is about to expire. ``--dry-run`` sends nothing, not even the exchange.
 * Inputs that need no account default to what ``demo`` uses: ``apiVersion`` the SDK's
   default, ``backend`` ``ibm_fez``, ``mode`` ``batch``, ``programId`` ``sampler`` and a
   one-pub Bell-pair ``params`` body (for ``sampler`` or ``estimator``).
@@ -24,7 +26,8 @@
 stdout gets exactly one JSON document: the workflow's outputs (or, with ``--dry-run``, the
 planned requests). A failure prints one line on stderr naming the step, its status code,
 IBM's error code and message when the service answered an error, the request (and so the
-host) when no answer came, and any session left open; it exits 1. An invalid document or
+host) when no answer came, and any session left open; it exits 1 (so does an IAM exchange
+that fails: the line names the IAM step and URL). An invalid document or
 input exits 2. When the workflow succeeded but closing its session stopped the job it
 submitted (the job is ``Cancelled``, or still ``Queued`` and so never to run), a warning
 says so and the exit status is 3 (``EXIT_JOB_STOPPED``). No token is ever printed: outputs,
@@ -35,16 +38,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from qruntime_session import ClientConfig, JobStatus, RuntimeClient, errors
+from qruntime_session._auth import IAMApiKeyAuth
 from qruntime_session._config import DEFAULT_API_VERSION
-from qruntime_session._transport import Response, status_error
+from qruntime_session._transport import Response, Transport, status_error
 
 from . import seed_path
 from ._errors import LEFT_OPEN, DocumentError, WorkflowInputError
@@ -52,7 +57,8 @@ from ._model import ArazzoDocument, Workflow
 from ._openapi import load_document
 from ._results import WorkflowResult
 from ._runner import WorkflowExecutor
-from ._trace import AttemptTrace, Masker, secret_inputs
+from ._state import InputProvider
+from ._trace import AttemptTrace, Masker, secret_inputs, secret_strings
 
 __all__ = ["EXIT_JOB_STOPPED", "parse_inputs", "register", "run_command"]
 
@@ -78,6 +84,8 @@ _CONFIG_INPUTS = {
 # it is sent to the configured base URL.
 _RUNTIME_HOST = "quantum.cloud.ibm.com"
 _STOPPED = frozenset({JobStatus.QUEUED, JobStatus.CANCELLED})
+# What a dry run shows for the token an API key would be exchanged for (nothing is sent).
+_DRY_RUN_TOKEN = "<bearer token from IAM>"  # noqa: S105 - a placeholder, no secret
 
 
 def _seed_defaults(given: Mapping[str, Any]) -> dict[str, Any]:
@@ -197,12 +205,13 @@ async def _execute(
             _fill(inputs, declared, _seed_defaults(inputs))
             return await _run_or_plan(args, document, workflow, inputs, server_url or emu.base_url)
     config, problem = _configuration(inputs, declared)
-    if config is not None and config.access_token is None and "accessToken" in declared:
-        problem = (
-            "it has an API key, which workflow run does not exchange for a token: the "
-            "document sends its own Authorization header; set QRUNTIME_ACCESS_TOKEN or "
-            "--input accessToken=…"
-        )
+    exchange = (
+        config is not None
+        and config.access_token is None
+        and config.api_key is not None
+        and "accessToken" in declared
+        and "accessToken" not in inputs
+    )
     if config is not None:
         _fill(
             inputs,
@@ -221,6 +230,18 @@ async def _execute(
             "the document names" + ("" if server_url is None else " or --server-url")
         )
     try:
+        if exchange and not args.dry_run:
+            assert config is not None
+            async with _iam_bearer(config) as bearer:
+                try:
+                    inputs["accessToken"] = await bearer()
+                except errors.QRuntimeError as exc:
+                    _error(_iam_failure(config, exc))
+                    return 1
+                providers = {"accessToken": bearer}
+                return await _run_or_plan(args, document, workflow, inputs, server_url, providers)
+        if exchange:
+            inputs["accessToken"] = _DRY_RUN_TOKEN
         return await _run_or_plan(args, document, workflow, inputs, server_url)
     except WorkflowInputError as exc:
         if problem is None:
@@ -229,16 +250,49 @@ async def _execute(
         return 2
 
 
+@contextlib.asynccontextmanager
+async def _iam_bearer(config: ClientConfig) -> AsyncIterator[InputProvider]:
+    """The bearer token IAM gives for the configured API key, as an input provider.
+
+    The SDK's ``IAMApiKeyAuth`` makes the exchange (at ``<iam_url>/identity/token``) and
+    renews the token shortly before it expires; the executor asks for it before every request.
+    """
+    assert config.api_key is not None
+    transport = Transport(
+        timeouts=config.timeouts, retry=config.retry, max_response_bytes=config.max_response_bytes
+    )
+    auth = IAMApiKeyAuth(config.api_key, iam_url=config.iam_url, transport=transport)
+
+    async def bearer() -> str:
+        return (await auth.token()).reveal()
+
+    try:
+        yield bearer
+    finally:
+        await transport.aclose()
+
+
 async def _run_or_plan(
     args: argparse.Namespace,
     document: ArazzoDocument,
     workflow: Workflow,
     inputs: dict[str, Any],
     server_url: str | Mapping[str, str] | None,
+    providers: Mapping[str, InputProvider] | None = None,
 ) -> int:
     masker = Masker()
     masker.add(secret_inputs(workflow.inputs, inputs))
-    executor = WorkflowExecutor(document=document, server_url=server_url)
+
+    def masked(provider: InputProvider) -> InputProvider:
+        async def value() -> Any:
+            current = await provider()
+            masker.add(secret_strings(current))
+            return current
+
+        return value
+
+    providers = {name: masked(provider) for name, provider in (providers or {}).items()}
+    executor = WorkflowExecutor(document=document, server_url=server_url, input_providers=providers)
     if args.dry_run:
         plan = await executor.plan(inputs, workflow_id=workflow.workflow_id)
         _write_json([request.as_json() for request in plan])
@@ -258,6 +312,11 @@ async def _run_or_plan(
             "the workflow went on"
         )
     _write_json(masker.json(dict(result.outputs)))
+    for name, provider in providers.items():
+        try:
+            inputs[name] = await provider()  # a token still valid for the status check
+        except errors.QRuntimeError:
+            break  # the check below reports what it cannot do
     stopped = await _jobs_stopped_by_close(result, inputs)
     for job_id, status, close in stopped:
         _warning(
@@ -267,6 +326,16 @@ async def _run_or_plan(
             f"started (exit {EXIT_JOB_STOPPED})"
         )
     return EXIT_JOB_STOPPED if stopped else 0
+
+
+def _iam_failure(config: ClientConfig, exc: errors.QRuntimeError) -> str:
+    """The error line of a refused API key exchange: the IAM step, its URL, the key's source."""
+    source = config.source.get("api_key")
+    return (
+        f"IAM token exchange (POST {config.iam_url}/identity/token) failed: "
+        f"{type(exc).__name__}: {exc.message}"
+        + (f" (the API key is from {source})" if source else "")
+    )
 
 
 def _failure_note(result: WorkflowResult) -> str:
@@ -405,8 +474,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Run an Arazzo workflow (default: the bundled seed) and print its outputs as one "
             "JSON object. Inputs: --input name=text, name:=<json> or name=@file.json. "
             "Credentials, the Service-CRN, the API version and the base URL come from the "
-            "SDK's configuration (QRUNTIME_BASE_URL, QRUNTIME_ACCESS_TOKEN or QISKIT_IBM_TOKEN, "
-            "QISKIT_IBM_INSTANCE, a saved qiskit account or the config file) unless given; "
+            "SDK's configuration (QRUNTIME_BASE_URL, QRUNTIME_ACCESS_TOKEN, or an API key in "
+            "QRUNTIME_API_KEY or QISKIT_IBM_TOKEN exchanged at IAM, QISKIT_IBM_INSTANCE, a "
+            "saved qiskit account or the config file) unless given; "
             "backend, mode, programId and params default to what `demo` sends. "
             "Secrets are masked in every output. See docs/workflows.md."
         ),

@@ -177,8 +177,9 @@ class WorkflowInputError(WorkflowError, errors.InvalidInputError):
 class MissingExtraError(WorkflowError, ImportError):
     """An optional library this document needs is missing.
 
-    Install the extra: ``pip install 'qruntime-session[workflows]'``. Also an
-    ``ImportError``.
+    Install the ``workflows`` extra: ``pip install -e ".[workflows]"`` in a clone of the
+    repository, or ``pip install "qruntime-session[workflows] @
+    git+https://github.com/qruntime-session/qruntime-session"``. Also an ``ImportError``.
 
     Args:
         library: The distribution that is missing (``jsonschema``, ``python-jsonpath``).
@@ -191,8 +192,10 @@ class MissingExtraError(WorkflowError, ImportError):
         self.needed_for = needed_for
         """What needs it, in words (``a jsonpath criterion``)."""
         super().__init__(
-            f"{needed_for} needs the {library!r} library; install the optional extra: "
-            "pip install 'qruntime-session[workflows]'"
+            f"{needed_for} needs the {library!r} library; install the optional extra "
+            "'workflows': pip install -e \".[workflows]\" in a clone of the repository, or "
+            'pip install "qruntime-session[workflows] @ '
+            'git+https://github.com/qruntime-session/qruntime-session"'
         )
 
 

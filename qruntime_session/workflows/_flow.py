@@ -36,7 +36,6 @@ from ._state import (
     inputs_for,
 )
 from ._steps import StepExecutor
-from ._trace import secret_inputs
 
 __all__ = ["MAX_DEPTH", "FlowController", "Sleep"]
 
@@ -83,9 +82,7 @@ class FlowController:
                 f"{workflow.workflow_id!r}); "
                 "a workflow calling itself?",
             )
-        state = WorkflowState(document=document, workflow=workflow, inputs=inputs)
-        run.states[(id(document), workflow.workflow_id)] = state
-        run.masker.add(secret_inputs(workflow.inputs, inputs))
+        state = run.enter(document, workflow, inputs)
         log.debug("workflow %s: started", workflow.workflow_id)
         failed_dependency = await self._dependencies(run, document, workflow, inputs, depth)
         if failed_dependency is not None:
@@ -188,10 +185,9 @@ class FlowController:
         try:
             prepared = self.prepare_inputs(workflow, inputs)
         except WorkflowInputError as exc:
-            state = WorkflowState(document=document, workflow=workflow, inputs=dict(inputs))
+            state = run.enter(document, workflow, dict(inputs))
             state.status = "failed"
             state.error_message = str(exc)
-            run.states[(id(document), workflow.workflow_id)] = state
             return state
         return await self.workflow(run, document, workflow, prepared, depth=depth + 1)
 

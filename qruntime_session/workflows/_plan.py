@@ -16,9 +16,9 @@ from ._flow import MAX_DEPTH
 from ._model import ArazzoDocument, Workflow, merged_parameters
 from ._outputs import body_for_trace
 from ._request import PlaceholderText
-from ._state import Run, Scope, WorkflowState, find_workflow, inputs_for
+from ._state import Run, Scope, find_workflow, inputs_for
 from ._steps import StepExecutor
-from ._trace import PlannedRequest, secret_inputs
+from ._trace import PlannedRequest
 
 __all__ = ["DryRun"]
 
@@ -44,9 +44,7 @@ class DryRun:
     ) -> None:
         if depth > MAX_DEPTH:
             return
-        state = WorkflowState(document=document, workflow=workflow, inputs=inputs)
-        run.states[(id(document), workflow.workflow_id)] = state
-        run.masker.add(secret_inputs(workflow.inputs, inputs))
+        state = run.enter(document, workflow, inputs)
 
         for dependency in workflow.depends_on:
             target_document, target = find_workflow(document, dependency)

@@ -44,9 +44,9 @@ from ._model import ArazzoDocument, Criterion, Workflow
 from ._outputs import RunRecorder
 from ._plan import DryRun
 from ._results import StepResult, WorkflowResult
-from ._state import Run, StepLimitReached, find_workflow, inputs_for
+from ._state import InputProvider, Run, StepLimitReached, find_workflow, inputs_for
 from ._steps import DefaultSuccess, StepExecutor
-from ._trace import Masker, PlannedRequest
+from ._trace import Masker, PlannedRequest, secret_strings
 
 __all__ = ["StepResult", "WorkflowExecutor", "WorkflowResult"]
 
@@ -97,6 +97,11 @@ class WorkflowExecutor:
             again against the context wrapped in an array (the guide's ``jsonpath`` section).
         resource_suffixes: Step-output name endings (lower-cased, ``-``/``_`` removed) that
             mark a resource handle for ``left_open``.
+        input_providers: Inputs whose value can change during a run (a bearer token that
+            expires): input name to an async callable giving the current value. Each is
+            awaited at the start of ``run`` (its value wins over a given one) and again before
+            every request; a changed value replaces the previous one in every workflow of the
+            run. Their values are masked like secret inputs. ``plan`` does not call them.
     """
 
     document: ArazzoDocument
@@ -111,6 +116,7 @@ class WorkflowExecutor:
     default_success: DefaultSuccess = "2xx"
     jsonpath_root_fallback: bool = True
     resource_suffixes: tuple[str, ...] = _RESOURCE_SUFFIXES
+    input_providers: Mapping[str, InputProvider] = attrs.field(factory=dict)
     # Built at the first run: one input validator per workflow (by id), the checked server URL
     # setting, and the reusable transport (see the class docstring).
     _validators: dict[int, tuple[Workflow, Any]] = attrs.field(
@@ -189,10 +195,13 @@ class WorkflowExecutor:
             MissingExtraError: An optional library the document needs is not installed.
             ConfigurationError: An operation of the document has no absolute server URL
                 and ``server_url`` does not supply one.
+            QRuntimeError: An input provider failed at the start (whatever it raised; later,
+                its failure fails the step about to be sent, ``error_type`` ``"input"``).
         """
         workflow = self.workflow_for(workflow_id)
         self._preflight()
-        given = dict(inputs or {})
+        provided = {name: await provider() for name, provider in self.input_providers.items()}
+        given = {**(inputs or {}), **provided}
         prepared = self._prepare_all_inputs(workflow, given)
         transport = self.transport
         owned = False
@@ -214,7 +223,13 @@ class WorkflowExecutor:
             now=self.now,
             max_steps=self.max_steps,
         )
-        run = Run(transport=transport, masker=Masker())
+        run = Run(
+            transport=transport,
+            masker=Masker(),
+            providers=self.input_providers,
+            provided=provided,
+        )
+        run.masker.add(secret_strings(list(provided.values())))
         try:
             state = await flow.workflow(run, self.document, workflow, prepared, depth=0)
         except StepLimitReached as exc:

@@ -8,7 +8,7 @@ request or decides anything.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 import attrs
@@ -21,12 +21,13 @@ from ._expressions import MISSING, Expr, Unresolved
 from ._model import ArazzoDocument, Workflow
 from ._request import PreparedRequest
 from ._results import StepResult
-from ._trace import AttemptTrace, Masker, PlannedRequest
+from ._trace import AttemptTrace, Masker, PlannedRequest, secret_inputs
 from ._validation import split_qualified
 
 __all__ = [
     "AttemptResult",
     "Exchange",
+    "InputProvider",
     "Outcome",
     "Run",
     "Scope",
@@ -36,6 +37,11 @@ __all__ = [
     "find_workflow",
     "inputs_for",
 ]
+
+
+InputProvider = Callable[[], Awaitable[Any]]
+"""Gives an input's current value (a bearer token renewed as it expires); awaited before
+every request."""
 
 
 class StepLimitReached(Exception):
@@ -106,6 +112,18 @@ class Run:
     step_results: list[StepResult] = attrs.field(factory=list)
     sent: list[Sent] = attrs.field(factory=list)
     planned: list[PlannedRequest] = attrs.field(factory=list)
+    # The executor's input providers, and the value each gave last (see _steps.renew_inputs).
+    providers: Mapping[str, InputProvider] = attrs.field(factory=dict)
+    provided: dict[str, Any] = attrs.field(factory=dict)
+
+    def enter(
+        self, document: ArazzoDocument, workflow: Workflow, inputs: dict[str, Any]
+    ) -> WorkflowState:
+        """The state of a workflow starting in this run; its secret inputs are masked."""
+        state = WorkflowState(document=document, workflow=workflow, inputs=inputs)
+        self.states[(id(document), workflow.workflow_id)] = state
+        self.masker.add(secret_inputs(workflow.inputs, inputs))
+        return state
 
 
 class Scope:

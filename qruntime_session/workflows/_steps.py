@@ -26,8 +26,9 @@ from ._expressions import Expr, Template, Unresolved, parse_template, resolve_va
 from ._model import ArazzoDocument, Criterion, Operation, Step, Workflow, merged_parameters
 from ._request import PreparedRequest, apply_replacements, build_request, choose_content_type
 from ._state import AttemptResult, Run, Scope, Sent, WorkflowState, find_workflow
+from ._trace import secret_strings
 
-__all__ = ["CallWorkflow", "DefaultSuccess", "StepExecutor"]
+__all__ = ["CallWorkflow", "DefaultSuccess", "StepExecutor", "renew_inputs"]
 
 DefaultSuccess = Literal["2xx", "any"]
 
@@ -56,6 +57,11 @@ class StepExecutor:
         if step.workflow_id is not None:
             return await self._workflow_attempt(run, state, step, depth, call)
         result = AttemptResult()
+        problem = await renew_inputs(run)
+        if problem is not None:
+            result.error = f"{problem}; nothing was sent"
+            result.error_type = "input"
+            return result
         try:
             prepared = self.prepare(run, state, step)
         except (Unresolved, ExpressionError, WorkflowError) as exc:
@@ -177,6 +183,31 @@ class StepExecutor:
             )
             body = (value, content_type, template)
         return build_request(operation, self.server_for(operation), parameters, body=body)
+
+
+async def renew_inputs(run: Run) -> str | None:
+    """Ask every input provider for its current value; put a changed one in every workflow.
+
+    A value that changed (a renewed token) replaces the previous one wherever a workflow of
+    the run holds it as an input, whatever the input's name there (a nested workflow may
+    receive it under another), and is masked from then on. Returns what went wrong when a
+    provider raised one of the package's errors (``None`` when all gave a value).
+    """
+    for name, provider in run.providers.items():
+        try:
+            value = await provider()
+        except errors.QRuntimeError as exc:
+            return f"input {name!r} could not be renewed: {type(exc).__name__}: {exc.message}"
+        previous = run.provided.get(name)
+        if value == previous:
+            continue
+        run.provided[name] = value
+        run.masker.add(secret_strings(value))
+        for workflow_state in run.states.values():
+            inputs = workflow_state.inputs
+            for key in [k for k, v in inputs.items() if v == previous]:
+                inputs[key] = value
+    return None
 
 
 async def _send(transport: Transport | None, request: PreparedRequest) -> HTTPResponse:

@@ -35,6 +35,7 @@ __all__ = [
     "RequestRecord",
     "is_secret_header",
     "is_secret_name",
+    "secret_strings",
 ]
 
 MASK = "***"
@@ -79,19 +80,20 @@ def secret_inputs(schema: Mapping[str, Any] | None, inputs: Mapping[str, Any]) -
             spec.get("format") == "password" or spec.get("writeOnly") is True
         )
         if flagged or is_secret_name(name):
-            values.extend(_strings(value))
+            values.extend(secret_strings(value))
     return values
 
 
-def _strings(value: Any) -> Iterable[str]:
+def secret_strings(value: Any) -> Iterable[str]:
+    """Every string in a secret value (JSON data: strings, objects, arrays)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):
         for item in value.values():
-            yield from _strings(item)
+            yield from secret_strings(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from secret_strings(item)
 
 
 @attrs.define
@@ -197,11 +199,13 @@ class RequestRecord:
 
 
 @attrs.frozen(kw_only=True)
-class PlannedRequest:
+class PlannedRequest(RequestRecord):
     """A request a dry run would send (masked). Values not known before running are ``<$expr>``.
 
     [`WorkflowExecutor.plan`][qruntime_session.workflows.WorkflowExecutor.plan] returns
-    these, in the order the requests would be sent.
+    these, in the order the requests would be sent: a
+    [`RequestRecord`][qruntime_session.workflows.RequestRecord] (``method``, ``url``,
+    ``headers``, ``body``) with the step that would send it.
     """
 
     workflow_id: str
@@ -210,14 +214,6 @@ class PlannedRequest:
     """The step that would send the request."""
     operation_id: str | None
     """The OpenAPI ``operationId`` of the step's operation, when it has one."""
-    method: str
-    """The HTTP method (``POST``)."""
-    url: str
-    """The full URL, query included."""
-    headers: Mapping[str, str]
-    """The request headers."""
-    body: Any = None
-    """The body as JSON data (or text), or ``None`` without a body."""
 
     def as_json(self) -> dict[str, Any]:
         """This record as JSON-compatible data (keys as in the JSON trace).
@@ -230,10 +226,7 @@ class PlannedRequest:
             "workflowId": self.workflow_id,
             "stepId": self.step_id,
             "operationId": self.operation_id,
-            "method": self.method,
-            "url": self.url,
-            "headers": dict(self.headers),
-            "body": self.body,
+            **super().as_json(),
         }
 
 
@@ -241,8 +234,9 @@ class PlannedRequest:
 class AttemptTrace:
     """One attempt of one step (masked): what was sent, what came back, what was decided.
 
-    ``error_type`` is ``"expression"`` when a value could not be resolved (nothing was sent)
-    and ``"workflow"`` when a called workflow failed.
+    ``error_type`` is ``"expression"`` when a value could not be resolved (nothing was sent),
+    ``"input"`` when an input provider failed (nothing was sent) and ``"workflow"`` when a
+    called workflow failed.
 
     Args:
         workflow_id: The workflow of the step.
@@ -257,7 +251,7 @@ class AttemptTrace:
         response_body: The response body as JSON data (or text), masked.
         error: What went wrong when no usable response came, or ``None``.
         error_type: ``"timeout"``, ``"connect"``, ``"connection_lost"``, ``"transport"``,
-            ``"expression"``, ``"workflow"`` or ``None``.
+            ``"expression"``, ``"input"``, ``"workflow"`` or ``None``.
         criteria: The outcome of each success criterion, in document order, then those of the
             actions considered after it.
         success: Whether the attempt succeeded (every success criterion passed).

@@ -221,14 +221,119 @@ def test_unusable_configuration_is_a_warning_when_inputs_are_given(
     assert "tok-SECRET" not in err
 
 
-def test_api_key_alone_says_a_token_is_needed(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def point_sdk_at_with_key(monkeypatch: pytest.MonkeyPatch, emu: Emulator, api_key: str) -> None:
+    """The SDK configured the IBM Cloud way: an API key (no token) and the IAM to exchange it."""
+    monkeypatch.setenv("QRUNTIME_BASE_URL", emu.base_url)
+    monkeypatch.setenv("QRUNTIME_API_KEY", api_key)
+    monkeypatch.setenv("QRUNTIME_IAM_URL", emu.iam_url)
+    monkeypatch.setenv("QISKIT_IBM_INSTANCE", emu.service_crn)
+
+
+def bearers(emu: Emulator) -> list[str]:
+    """The bearer token of each Runtime API request the emulator received, in order."""
+    return [
+        r.headers["Authorization"].removeprefix("Bearer ")
+        for r in emu.requests
+        if r.path.startswith("/api/")
+    ]
+
+
+def test_api_key_alone_is_exchanged_at_iam(
+    serve: Serve,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """An API key configures the SDK but not the document's bearer header: exit 2, and why."""
-    monkeypatch.setenv("QRUNTIME_API_KEY", "apikey-SECRET-value")
-    monkeypatch.setenv("QISKIT_IBM_INSTANCE", CRN)
-    code, out, err = run_cli(capsys, "--dry-run")
-    assert (code, out) == (2, "")
-    assert "missing" in err
-    assert "does not exchange for a token" in err
+    """Only an API key configured: IAM exchanges it first, every request carries the token."""
+    emu = serve()
+    point_sdk_at_with_key(monkeypatch, emu, emu.api_key)
+    trace = tmp_path / "trace.json"
+    code, out, err = run_cli(capsys, "--trace", str(trace))
+    assert (code, err) == (0, "")
+    assert set(json.loads(out)) == {"sessionId", "jobId"}
+    assert emu.requests[0].path == "/identity/token"
+    assert emu.requests[0].method == "POST"
+    sent = [r for r in emu.requests if r.path.startswith("/api/")]
+    assert [(r.method, r.path.split("/")[3]) for r in sent[:3]] == [
+        ("POST", "sessions"),
+        ("POST", "jobs"),
+        ("DELETE", "sessions"),
+    ]
+    tokens = set(bearers(emu))
+    assert len(tokens) == 1  # one exchange, reused while it is fresh
+    (token,) = tokens
+    assert token != emu.token
+    assert token.count(".") == 2  # the JWT IAM issued
+    written = trace.read_text(encoding="utf-8")
+    assert "Bearer ***" in written
+    assert all(token not in text and emu.api_key not in text for text in (out, err, written))
+    assert [r.path for r in emu.requests].count("/identity/token") == 1
+
+
+def test_expired_token_is_renewed_before_the_next_request(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A token that expires during the run is exchanged again before the next request."""
+    from qruntime_session._auth import IAMApiKeyAuth
+    from qruntime_session.workflows import _cli
+
+    days = iter(range(0, 10**9, 100_000))  # every reading of the clock is a day later
+
+    def expiring(*args: Any, **kwargs: Any) -> IAMApiKeyAuth:
+        return IAMApiKeyAuth(*args, clock=lambda: float(next(days)), **kwargs)
+
+    monkeypatch.setattr(_cli, "IAMApiKeyAuth", expiring)
+    emu = serve()
+    point_sdk_at_with_key(monkeypatch, emu, emu.api_key)
+    code, out, err = run_cli(capsys)
+    assert (code, err) == (0, "")
+    paths = [r.path for r in emu.requests]
+    first_three = [i for i, p in enumerate(paths) if p.startswith("/api/")][:3]
+    # An exchange right before each of the seed's three requests (and the one at the start).
+    assert all(paths[i - 1] == "/identity/token" for i in first_three)
+    assert paths.count("/identity/token") >= 4
+    assert all(token not in out + err for token in bearers(emu))
+
+
+def test_wrong_api_key_names_the_iam_step(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key IAM refuses: one error line naming the IAM exchange, exit 1, nothing else sent."""
+    emu = serve()
+    point_sdk_at_with_key(monkeypatch, emu, "apikey-SECRET-not-known")
+    code, out, err = run_cli(capsys)
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1
+    assert err.startswith(
+        f"error: IAM token exchange (POST {emu.iam_url}/identity/token) failed: "
+        "AuthenticationError: IAM refused the API key"
+    )
+    assert "(the API key is from env:QRUNTIME_API_KEY)" in err
     assert "apikey-SECRET" not in err
+    assert [r.path for r in emu.requests] == ["/identity/token"]
+
+
+def test_api_key_dry_run_sends_nothing(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dry-run does not even exchange the key; the plan shows a masked bearer header."""
+    emu = serve()
+    point_sdk_at_with_key(monkeypatch, emu, emu.api_key)
+    code, out, err = run_cli(capsys, "--dry-run")
+    assert (code, err) == (0, "")
+    plan = json.loads(out)
+    assert plan[0]["headers"]["Authorization"] == "Bearer ***"
+    assert emu.requests == []
+
+
+def test_api_key_with_a_token_input_uses_the_token(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--input accessToken= wins over the configured API key: no exchange."""
+    emu = serve()
+    point_sdk_at_with_key(monkeypatch, emu, "apikey-SECRET-unused")
+    code, out, err = run_cli(capsys, "--input", f"accessToken={emu.token}")
+    assert (code, err) == (0, "")
+    assert set(json.loads(out)) == {"sessionId", "jobId"}
+    assert "/identity/token" not in [r.path for r in emu.requests]
+    assert set(bearers(emu)) == {emu.token}

@@ -21,12 +21,12 @@ class ComponentsValidator(Part):
         self.actions = actions
 
     def components(self, raw: Any) -> Components:
-        obj = self.mapping(raw, "components")
+        names = ("inputs", "parameters", "successActions", "failureActions")
+        obj = self.checked_object(raw, "components", names)
         if obj is None:
             return Components()
-        self.fields(obj, "components", ("inputs", "parameters", "successActions", "failureActions"))
         sections: dict[str, dict[str, Any]] = {}
-        for section in ("inputs", "parameters", "successActions", "failureActions"):
+        for section in names:
             if section not in obj:
                 sections[section] = {}
                 continue
@@ -50,20 +50,8 @@ class ComponentsValidator(Part):
             )
             if parameter is not None:
                 parameters[key] = parameter
-        success: dict[str, Action] = {}
-        for key, value in sections["successActions"].items():
-            action = self.actions.action_object(
-                value, f"components.successActions.{key}", failure=False
-            )
-            if action is not None:
-                success[key] = action
-        failure: dict[str, Action] = {}
-        for key, value in sections["failureActions"].items():
-            action = self.actions.action_object(
-                value, f"components.failureActions.{key}", failure=True
-            )
-            if action is not None:
-                failure[key] = action
+        success = self._actions(sections, "successActions", failure=False)
+        failure = self._actions(sections, "failureActions", failure=True)
         return Components(
             inputs=inputs,
             parameters=parameters,
@@ -71,3 +59,16 @@ class ComponentsValidator(Part):
             failure_actions=failure,
             raw=obj,
         )
+
+    def _actions(
+        self, sections: dict[str, dict[str, Any]], section: str, *, failure: bool
+    ) -> dict[str, Action]:
+        """The valid actions of ``components.successActions`` or ``.failureActions``."""
+        actions: dict[str, Action] = {}
+        for key, value in sections[section].items():
+            action = self.actions.action_object(
+                value, f"components.{section}.{key}", failure=failure
+            )
+            if action is not None:
+                actions[key] = action
+        return actions

@@ -107,6 +107,15 @@ class Context:
             if key not in obj:
                 self.problem(field_path(path, key), "is required")
 
+    def checked_object(
+        self, value: Any, path: str, allowed: Iterable[str], required: Iterable[str] = ()
+    ) -> dict[str, Any] | None:
+        """``value`` if it is an object (its fields checked with ``fields``), else ``None``."""
+        obj = self.mapping(value, path)
+        if obj is not None:
+            self.fields(obj, path, allowed, required)
+        return obj
+
     def string(
         self, obj: Mapping[str, Any], key: str, path: str, *, required: bool = False
     ) -> str | None:
@@ -186,6 +195,7 @@ class Part:
         self.problem = ctx.problem
         self.mapping = ctx.mapping
         self.fields = ctx.fields
+        self.checked_object = ctx.checked_object
         self.string = ctx.string
         self.listing = ctx.listing
         self.parse_string = ctx.parse_string

@@ -16,10 +16,9 @@ class CriterionValidator(Part):
     """Checks and builds Criterion Objects."""
 
     def criterion(self, raw: Any, path: str) -> Criterion | None:
-        obj = self.mapping(raw, path)
+        obj = self.checked_object(raw, path, ("condition", "context", "type"), ("condition",))
         if obj is None:
             return None
-        self.fields(obj, path, ("condition", "context", "type"), ("condition",))
         condition = self.string(obj, "condition", path, required=True)
         context = self.string(obj, "context", path, required=True)
         kind: str = "simple"

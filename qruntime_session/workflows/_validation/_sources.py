@@ -16,10 +16,9 @@ class SourceValidator(Part):
         result: list[SourceDescription] = []
         for index, raw in enumerate(self.listing(root, "sourceDescriptions", "", non_empty=True)):
             path = f"sourceDescriptions[{index}]"
-            obj = self.mapping(raw, path)
+            obj = self.checked_object(raw, path, ("name", "url", "type"), ("name", "url"))
             if obj is None:
                 continue
-            self.fields(obj, path, ("name", "url", "type"), ("name", "url"))
             name = self.string(obj, "name", path, required=True)
             url = self.string(obj, "url", path, required=True)
             kind = self.string(obj, "type", path) or "openapi"

@@ -27,11 +27,8 @@ class StepValidator(Part):
         self.actions = actions
 
     def step(self, raw: Any, path: str) -> Step | None:
-        obj = self.mapping(raw, path)
-        if obj is None:
-            return None
-        self.fields(
-            obj,
+        obj = self.checked_object(
+            raw,
             path,
             (
                 "stepId",
@@ -48,6 +45,8 @@ class StepValidator(Part):
             ),
             ("stepId",),
         )
+        if obj is None:
+            return None
         step_id = self.string(obj, "stepId", path, required=True)
         if step_id and not ID.fullmatch(step_id):
             self.problem(f"{path}.stepId", "must match [A-Za-z0-9_-]+ so expressions can name it")
@@ -100,10 +99,9 @@ class StepValidator(Part):
         )
 
     def request_body(self, raw: Any, path: str) -> RequestBody | None:
-        obj = self.mapping(raw, path)
+        obj = self.checked_object(raw, path, ("contentType", "payload", "replacements"))
         if obj is None:
             return None
-        self.fields(obj, path, ("contentType", "payload", "replacements"))
         content_type = self.string(obj, "contentType", path, required=True)
         payload = obj.get("payload")
         for where, text in strings_in(payload, f"{path}.payload"):
@@ -111,10 +109,11 @@ class StepValidator(Part):
         replacements: list[Replacement] = []
         for index, raw_replacement in enumerate(self.listing(obj, "replacements", path)):
             where = f"{path}.replacements[{index}]"
-            item = self.mapping(raw_replacement, where)
+            item = self.checked_object(
+                raw_replacement, where, ("target", "value"), ("target", "value")
+            )
             if item is None:
                 continue
-            self.fields(item, where, ("target", "value"), ("target", "value"))
             target = self.string(item, "target", where)
             if target is None or "value" not in item:
                 continue

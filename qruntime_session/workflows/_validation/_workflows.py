@@ -29,11 +29,8 @@ class WorkflowValidator(Part):
         self.actions = actions
 
     def workflow(self, raw: Any, path: str) -> Workflow | None:
-        obj = self.mapping(raw, path)
-        if obj is None:
-            return None
-        self.fields(
-            obj,
+        obj = self.checked_object(
+            raw,
             path,
             (
                 "workflowId",
@@ -49,6 +46,8 @@ class WorkflowValidator(Part):
             ),
             ("workflowId", "steps"),
         )
+        if obj is None:
+            return None
         workflow_id = self.string(obj, "workflowId", path, required=True)
         if workflow_id is not None and workflow_id and not ID.fullmatch(workflow_id):
             self.warnings.append(f"{path}.workflowId: should match [A-Za-z0-9_-]+")
