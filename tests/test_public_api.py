@@ -174,3 +174,34 @@ def test_primitives_subpackage_exports_are_pinned() -> None:
         obj = getattr(primitives, name)
         if isinstance(obj, type):
             assert not obj.__module__.split(".")[-1].startswith("_"), (name, obj.__module__)
+
+
+def test_emulator_subpackage_exports_are_pinned() -> None:
+    """qruntime_session.emulator's public names are pinned (its own tests check their order)."""
+    from qruntime_session import emulator
+
+    assert set(emulator.__all__) == {
+        "API_VERSIONS",
+        "DEFAULT_DEVICES",
+        "DEFAULT_SERVICE_CRN",
+        "EMULATOR_KEY",
+        "MORE_INFO_URL",
+        "OPERATIONS",
+        "TRACE_HEADER",
+        "ApiVersion",
+        "BackendSpec",
+        "Clock",
+        "Emulator",
+        "EmulatorConfig",
+        "Fault",
+        "FaultPlan",
+        "JobOutcome",
+        "ManualClock",
+        "RecordedRequest",
+        "SystemClock",
+        "create_app",
+        "emulator_thread",
+        "load_openapi",
+        "run_emulator",
+        "serve",
+    }

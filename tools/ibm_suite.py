@@ -9,7 +9,7 @@ What it does, in order:
    git-ignored: IBM's code is never committed here) and extracts its ``test/`` tree and
    ``pyproject.toml`` (for the suite's pytest markers);
 2. serves a fresh emulator on 127.0.0.1 (a free port) on its own event loop in a background
-   thread, with queue and run delays of 0;
+   thread (``qruntime_session.emulator.emulator_thread``), with a queue delay of 0;
 3. runs the suite *unmodified* with pytest in a subprocess, pointed at the emulator by the
    environment only — ``QISKIT_IBM_URL=http://experimental@127.0.0.1:<port>/api/v1`` (the
    client leaves a URL containing "experimental" as it is), ``QISKIT_IBM_TOKEN`` (the
@@ -23,12 +23,11 @@ The installed qiskit-ibm-runtime must be the pinned version: the suite tests tha
 """
 
 # A command-line tool: it prints, runs pip and pytest, and reads the JUnit report pytest wrote.
-# ruff: noqa: T201, S603, S314, BLE001
+# ruff: noqa: T201, S603, S314
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import collections
 import contextlib
 import os
@@ -36,7 +35,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -82,53 +80,15 @@ def fetch_suite(version: str, cache: Path) -> Path:
     return target
 
 
-class ThreadedEmulator:
-    """An emulator on its own event loop in a daemon thread (the suite's client is sync)."""
-
-    def __init__(self, config: object) -> None:
-        self._config = config
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self.emu: object | None = None
-        self._thread = threading.Thread(target=self._run, name="emulator", daemon=True)
-
-    def _run(self) -> None:
-        from qruntime_session.emulator import run_emulator
-
-        async def serve() -> None:
-            async with run_emulator(self._config) as emu:  # type: ignore[arg-type]
-                self.emu = emu
-                self._loop = asyncio.get_running_loop()
-                self._stop = asyncio.Event()
-                self._ready.set()
-                await self._stop.wait()
-
-        try:
-            asyncio.run(serve())
-        except BaseException as exc:  # reported to the main thread
-            self._error = exc
-            self._ready.set()
-
-    def __enter__(self) -> object:
-        self._thread.start()
-        if not self._ready.wait(timeout=60):
-            raise RuntimeError("the emulator did not start")
-        if self._error is not None:
-            raise self._error
-        return self.emu
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=30)
-
-
 @contextlib.contextmanager
 def served_emulator(run_seconds: float) -> Iterator[object]:
     """A fresh emulator for the suite: no queue delay, jobs run ``run_seconds``."""
-    from qruntime_session.emulator import DEFAULT_DEVICES, BackendSpec, EmulatorConfig
+    from qruntime_session.emulator import (
+        DEFAULT_DEVICES,
+        BackendSpec,
+        EmulatorConfig,
+        emulator_thread,
+    )
 
     # The suite's ``backend_test`` fixture looks for a device whose name starts "test_eagle".
     eagle = BackendSpec(
@@ -147,7 +107,7 @@ def served_emulator(run_seconds: float) -> Iterator[object]:
         run_seconds=run_seconds,
         devices=(*DEFAULT_DEVICES, eagle, fractional),
     )
-    with ThreadedEmulator(config) as emu:
+    with emulator_thread(config) as emu:
         _job_history(emu)
         yield emu
 

@@ -19,6 +19,7 @@ from ._faults import OPERATIONS, Fault, FaultPlan
 from ._gateway import MORE_INFO_URL, TRACE_HEADER
 from ._records import RecordedRequest
 from ._state import JobOutcome
+from ._thread import emulator_thread
 
 __all__ = [
     "API_VERSIONS",
@@ -40,6 +41,7 @@ __all__ = [
     "RecordedRequest",
     "SystemClock",
     "create_app",
+    "emulator_thread",
     "load_openapi",
     "run_emulator",
     "serve",

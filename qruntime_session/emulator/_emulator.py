@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar, overload
 
 from aiohttp import web
 
@@ -23,6 +24,8 @@ from ._state import JobOutcome, Store
 __all__ = ["EMULATOR_KEY", "Emulator", "create_app", "run_emulator", "serve"]
 
 logger = logging.getLogger("qruntime_session.emulator")
+
+_T = TypeVar("_T")
 
 
 class Emulator:
@@ -48,6 +51,8 @@ class Emulator:
             maxlen=self.config.request_log_size
         )
         self._origin: str | None = None
+        # The event loop serving the app (set on its startup, cleared on its cleanup).
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.app = build_app(
             config=self.config, store=self._store, faults=self.faults, requests=self._requests
         )
@@ -59,13 +64,15 @@ class Emulator:
         """The connection guards (idle, header and body timeouts, the connection cap) of the
         served app."""
         self.app.middlewares.insert(0, self.connections.middleware())
-        self.app.on_startup.append(self._warm_results)
-        self.app.on_cleanup.append(self._close_results)
+        self.app.on_startup.append(self._on_startup)
+        self.app.on_cleanup.append(self._on_cleanup)
 
-    async def _warm_results(self, _app: web.Application) -> None:
+    async def _on_startup(self, _app: web.Application) -> None:
+        self._loop = asyncio.get_running_loop()
         self._store.results.warm()
 
-    async def _close_results(self, _app: web.Application) -> None:
+    async def _on_cleanup(self, _app: web.Application) -> None:
+        self._loop = None
         self._store.results.close()
 
     def __repr__(self) -> str:
@@ -248,6 +255,63 @@ class Emulator:
     def session_ids(self) -> list[str]:
         """Ids of every session created, oldest first."""
         return list(self._store.sessions)
+
+    # ------------------------------------------------------------- other threads
+
+    @overload
+    def call_from_thread(
+        self, function: Callable[..., Awaitable[_T]], *args: Any, timeout: float | None = ...
+    ) -> _T: ...
+    @overload
+    def call_from_thread(
+        self, function: Callable[..., _T], *args: Any, timeout: float | None = ...
+    ) -> _T: ...
+    def call_from_thread(
+        self, function: Callable[..., Any], *args: Any, timeout: float | None = 30.0
+    ) -> Any:
+        """Run ``function(*args)`` on the emulator's event loop from another thread.
+
+        The emulator's state is not thread-safe: code in another thread (a synchronous test
+        beside [`emulator_thread`][qruntime_session.emulator.emulator_thread]) inspects or
+        changes it through this, e.g. ``emu.call_from_thread(emu.job, job_id)`` or
+        ``emu.call_from_thread(emu.finish_job, job_id)``. ``function`` may also be a
+        coroutine function: its coroutine is awaited on the loop.
+
+        Args:
+            function: What to run on the loop (a function or a coroutine function).
+            *args: Its positional arguments.
+            timeout: Seconds to wait for its result (``None``: no limit).
+
+        Returns:
+            What ``function`` returned (awaited first when it is awaitable).
+
+        Raises:
+            RuntimeError: The emulator is not being served, or this is its loop's own
+                thread (call the emulator directly there).
+            TimeoutError: No result within ``timeout`` (the call is cancelled).
+        """
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            raise RuntimeError("this emulator is not being served")
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs in this thread: the expected case
+            running = None
+        if running is loop:
+            raise RuntimeError(
+                "call_from_thread is for other threads; on the emulator's loop, call it directly"
+            )
+
+        async def run() -> Any:
+            result = function(*args)
+            return await result if inspect.isawaitable(result) else result
+
+        future = asyncio.run_coroutine_threadsafe(run(), loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
 
 
 EMULATOR_KEY = web.AppKey("qruntime_session.emulator", Emulator)

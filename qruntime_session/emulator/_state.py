@@ -736,7 +736,24 @@ class Store(_Timeline):
         self._finish(job, JobOutcome.cancelled("The job was cancelled by the user."), now)
 
     def delete_job(self, job: JobRecord) -> None:
-        """Forget a finished job: its record, its session index entry and its result."""
+        """DELETE /v1/jobs/{id}: forget a job (its record, session index entry and result).
+
+        A finished job is forgotten as it is. A Queued job is first withdrawn from its queue
+        (it ends, never started, so its session's pending count drops and its scheduled start
+        and queue entries go stale) and then forgotten: IBM's own integration suite deletes a
+        Queued job and expects it gone, although the jobs description asks for a terminal
+        state. A Running job is refused with a 400.
+        """
+        now = self.tick()
+        if job.status == "Running":
+            raise ApiError(
+                400,
+                "bad_request",
+                f"Job {job.id} is Running: only a Queued, Completed, Failed or Cancelled job "
+                "can be deleted.",
+            )
+        if job.status == "Queued":
+            self._finish(job, JobOutcome.cancelled("The job was deleted before it ran."), now)
         self.jobs.pop(job.id, None)
         if job.session_id is not None:
             siblings = self._session_jobs.get(job.session_id)

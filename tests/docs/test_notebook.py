@@ -13,7 +13,6 @@ import os
 import shlex
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,61 +24,19 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from qruntime_session import RuntimeClient
-from qruntime_session.emulator import Emulator, EmulatorConfig, run_emulator
+from qruntime_session.emulator import Emulator, EmulatorConfig, emulator_thread
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "docs" / "examples" / "quickstart.ipynb"
 T = TypeVar("T")
 
 
-class ThreadedEmulator:
-    """An emulator served by an event loop on a background thread, so that a kernel (another
-    process) can reach it while this test blocks on nbclient."""
-
-    def __init__(self, config: EmulatorConfig) -> None:
-        self._config = config
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self.emulator: Emulator | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with run_emulator(self._config) as emu:
-            self.emulator = emu
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> ThreadedEmulator:
-        self._thread.start()
-        assert self._ready.wait(30), "the emulator did not start"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
-
-    def call(self, fn: Callable[[Emulator], T]) -> T:
-        """Run ``fn(emulator)`` on the emulator's own thread and return its result."""
-        assert self._loop is not None
-        assert self.emulator is not None
-        emu = self.emulator
-
-        async def run() -> T:
-            return fn(emu)
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
-
-    def environment(self) -> dict[str, str]:
-        assert self.emulator is not None
-        return {
-            "QRUNTIME_BASE_URL": self.emulator.base_url,
-            "QRUNTIME_ACCESS_TOKEN": self.emulator.token,
-            "QISKIT_IBM_INSTANCE": self.emulator.service_crn,
-        }
+def _environment(emu: Emulator) -> dict[str, str]:
+    """What routes the kernel's client to ``emu``."""
+    return {
+        "QRUNTIME_BASE_URL": emu.base_url,
+        "QRUNTIME_ACCESS_TOKEN": emu.token,
+        "QISKIT_IBM_INSTANCE": emu.service_crn,
+    }
 
 
 def _close_jupyter_loop() -> None:
@@ -292,27 +249,29 @@ def test_kernel_interrupt_while_awaiting_a_job_closes_the_session(
             new_code_cell("print('after', session.id, (await session.details()).state.value)"),
         ]
     )
-    with ThreadedEmulator(EmulatorConfig(queue_seconds=None)) as server:
-        kernel_env(server.environment())
+    # Served from a background thread, so that the kernel (another process) reaches it while
+    # this test blocks on nbclient.
+    with emulator_thread(EmulatorConfig(queue_seconds=None)) as emu:
+        kernel_env(_environment(emu))
         client = NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True)
         with client.setup_kernel():
             client.execute_cell(notebook.cells[0], 0)
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
                 running = pool.submit(_in_worker, client.execute_cell, notebook.cells[1], 1)
                 deadline = time.monotonic() + 60
-                while not server.call(lambda emu: emu.job_ids):
+                while not emu.call_from_thread(lambda: emu.job_ids):
                     assert time.monotonic() < deadline, "the cell never submitted its job"
                     assert not running.done(), running.result()
                     time.sleep(0.05)
-                (session_id,) = server.call(lambda emu: emu.session_ids)
-                assert server.call(lambda emu: emu.session(session_id)["state"]) == "open"
+                (session_id,) = emu.call_from_thread(lambda: emu.session_ids)
+                assert emu.call_from_thread(emu.session, session_id)["state"] == "open"
                 assert client.km is not None
                 # nbclient's kernel manager is asynchronous: its interrupt is a coroutine.
                 asyncio.run(client.km.interrupt_kernel())
                 running.result(timeout=60)
             client.execute_cell(notebook.cells[2], 2)
-        state = server.call(lambda emu: emu.session(session_id)["state"])
-        closes = server.call(lambda emu: len(emu.requests_for("delete_session_close")))
+        state = emu.call_from_thread(emu.session, session_id)["state"]
+        closes = len(emu.call_from_thread(emu.requests_for, "delete_session_close"))
     assert state == "closed"
     assert closes == 1
     (error,) = [o for o in notebook.cells[1].outputs if o.get("output_type") == "error"]

@@ -20,7 +20,7 @@ from .emu_support import Client, assert_ibm_error
 
 
 async def test_delete_job(api: Client) -> None:
-    """DELETE /v1/jobs/{id}: 400 while pending, 204 once finished, then the job is gone."""
+    """DELETE /v1/jobs/{id} on a finished job: 204, then the job is gone."""
     job_id = (await api.create_job())["id"]
     if api.emu.job(job_id)["status"] in ("Queued", "Running"):
         api.emu.finish_job(job_id, JobOutcome.failed("boom"))
@@ -31,14 +31,47 @@ async def test_delete_job(api: Client) -> None:
     assert job_id not in [job["id"] for job in listed]
 
 
-async def test_delete_pending_job_is_refused(clock: ManualClock) -> None:
-    """A Queued job cannot be deleted."""
-    config = EmulatorConfig(clock=clock, queue_seconds=None)
+async def test_delete_queued_job_withdraws_it(clock: ManualClock) -> None:
+    """A Queued job (behind a Running one on its device) is withdrawn and deleted: 204, then
+    404, and it never runs; a Running job is refused (400) and stays."""
+    config = EmulatorConfig(clock=clock, queue_seconds=0, run_seconds=10, noise=False)
     async with run_emulator(config) as emu, aiohttp.ClientSession() as http:
         api = Client(http, emu)
-        job_id = (await api.create_job())["id"]
-        assert_ibm_error(await api.call("DELETE", f"/v1/jobs/{job_id}"), 400)
-        assert (await api.call("GET", f"/v1/jobs/{job_id}")).status == 200
+        running = (await api.create_job())["id"]
+        queued = (await api.create_job())["id"]
+        assert [(await api.job(i))["status"] for i in (running, queued)] == ["Running", "Queued"]
+        reply = await api.call("DELETE", f"/v1/jobs/{running}")
+        assert_ibm_error(reply, 400)
+        assert "Running" in reply.body["errors"][0]["message"]
+        assert (await api.job(running))["status"] == "Running"
+        assert (await api.call("DELETE", f"/v1/jobs/{queued}")).status == 204
+        assert_ibm_error(await api.call("GET", f"/v1/jobs/{queued}"), 404)
+        assert_ibm_error(await api.call("DELETE", f"/v1/jobs/{queued}"), 404)
+        assert emu.job_ids == [running]
+        clock.advance(10)  # the running job ends; the device starts nothing after it
+        assert (await api.job(running))["status"] == "Completed"
+        clock.advance(100)
+        assert emu.job_ids == [running]
+        with pytest.raises(KeyError):
+            emu.start_job(queued)
+        assert (await api.call("DELETE", f"/v1/jobs/{running}")).status == 204
+        assert emu.job_ids == []
+
+
+async def test_delete_queued_job_drains_its_session(clock: ManualClock) -> None:
+    """Deleting a draining session's only Queued job closes the session (nothing pending)."""
+    config = EmulatorConfig(clock=clock, queue_seconds=None, noise=False)
+    async with run_emulator(config) as emu, aiohttp.ClientSession() as http:
+        api = Client(http, emu)
+        session_id = (await api.create_session())["id"]
+        job_id = (await api.create_job(session_id=session_id))["id"]
+        patch = {"accepting_jobs": False}
+        reply = await api.call("PATCH", f"/v1/sessions/{session_id}", json_body=patch)
+        assert reply.status == 204
+        assert (await api.session(session_id))["state"] == "open"  # a job still queued
+        assert (await api.call("DELETE", f"/v1/jobs/{job_id}")).status == 204
+        assert (await api.session(session_id))["state"] == "closed"
+        assert emu.job_ids == []
 
 
 async def test_replace_tags(api: Client) -> None:

@@ -201,7 +201,8 @@ def test_public_names() -> None:
     assert len(set(names)) == len(names)
     for name in names:
         assert hasattr(emulator_package, name), name
-    assert {"run_emulator", "EmulatorConfig", "create_app", "serve", "JobOutcome"} <= set(names)
+    entry_points = {"run_emulator", "emulator_thread", "EmulatorConfig", "create_app", "serve"}
+    assert {*entry_points, "JobOutcome"} <= set(names)
 
 
 @pytest.mark.parametrize(

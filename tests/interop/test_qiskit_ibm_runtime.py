@@ -1,17 +1,14 @@
 """IBM's official client, qiskit-ibm-runtime, unmodified, against the in-process emulator.
 
 qiskit-ibm-runtime is synchronous (requests), so the emulator runs on its own event loop in
-a background thread and the client is called from the test's thread. The client is pointed
+a background thread (``emulator_thread``) and the client is called from the test's thread. The client is pointed
 at the emulator the documented ways: ``IAM_URL`` for the token exchange, ``url_resolver=``
 for the API, and ``QISKIT_FUNCTIONS_EXPERIMENTAL=1`` to skip IBM Cloud's global catalog.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from qiskit import QuantumCircuit
@@ -19,63 +16,12 @@ from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import generate_preset_pass_manager
 from qiskit_ibm_runtime import Batch, EstimatorV2, QiskitRuntimeService, SamplerV2, Session
 
-from qruntime_session.emulator import Emulator, EmulatorConfig, run_emulator
+from qruntime_session.emulator import Emulator, EmulatorConfig, emulator_thread
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:The SamplerV2 class is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:The EstimatorV2 class is deprecated:DeprecationWarning"),
 ]
-
-
-class ThreadedEmulator:
-    """An emulator served on its own event loop in a daemon thread."""
-
-    def __init__(self, config: EmulatorConfig) -> None:
-        self._config = config
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self.emu: Emulator | None = None
-        self._thread = threading.Thread(target=self._run, name="emulator", daemon=True)
-
-    def _run(self) -> None:
-        async def serve() -> None:
-            async with run_emulator(self._config) as emu:
-                self.emu = emu
-                self._loop = asyncio.get_running_loop()
-                self._stop = asyncio.Event()
-                self._ready.set()
-                await self._stop.wait()
-
-        try:
-            asyncio.run(serve())
-        except BaseException as exc:  # reported to the test thread
-            self._error = exc
-            self._ready.set()
-
-    def __enter__(self) -> Emulator:
-        self._thread.start()
-        assert self._ready.wait(timeout=30), "the emulator did not start"
-        if self._error is not None:
-            raise self._error
-        assert self.emu is not None
-        return self.emu
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=30)
-
-    def call(self, function: Any, *args: Any) -> Any:
-        """Run ``function(*args)`` on the emulator's loop (its state is not thread-safe)."""
-        assert self._loop is not None
-
-        async def run() -> Any:
-            return function(*args)
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
 
 
 def _service(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> QiskitRuntimeService:
@@ -92,12 +38,11 @@ def _service(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> QiskitRuntimeSer
 
 
 @pytest.fixture
-def served(request: pytest.FixtureRequest) -> Iterator[tuple[ThreadedEmulator, Emulator]]:
+def served(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     """A threaded emulator; ``@pytest.mark.parametrize("served", [config], indirect=True)``."""
     config = getattr(request, "param", None) or EmulatorConfig()
-    threaded = ThreadedEmulator(config)
-    with threaded as emu:
-        yield threaded, emu
+    with emulator_thread(config) as emu:
+        yield emu
 
 
 def _bell(measure: bool) -> QuantumCircuit:
@@ -109,11 +54,9 @@ def _bell(measure: bool) -> QuantumCircuit:
     return circuit
 
 
-def test_session_sampler_and_estimator(
-    served: tuple[ThreadedEmulator, Emulator], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_session_sampler_and_estimator(served: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     """service.backend, a preset pass manager, Session, SamplerV2 (mostly 00/11), EstimatorV2."""
-    threaded, emu = served
+    emu = served
     service = _service(emu, monkeypatch)
     backend = service.backend("ibm_fez")
     assert backend.num_qubits == 156
@@ -130,14 +73,14 @@ def test_session_sampler_and_estimator(
         result = EstimatorV2(mode=session).run([(isa_state, observable)]).result()
         assert float(result[0].data.evs) == pytest.approx(1.0, abs=0.05)
         session_id = session.session_id
-    jobs = threaded.call(lambda: [emu.job(job_id) for job_id in emu.job_ids])
+    jobs = emu.call_from_thread(lambda: [emu.job(job_id) for job_id in emu.job_ids])
     assert [job["program"]["id"] for job in jobs] == ["sampler", "estimator"]
     assert all(job["session_id"] == session_id for job in jobs)
-    created = threaded.call(emu.requests_for, "create_job")
+    created = emu.call_from_thread(emu.requests_for, "create_job")
     assert created[0].body["log_level"] == "WARNING"
     assert created[0].body["params"]["support_qiskit"] is True
-    assert threaded.call(emu.session, session_id)["mode"] == "dedicated"
-    operations = {record.operation for record in threaded.call(lambda: emu.requests)}
+    assert emu.call_from_thread(emu.session, session_id)["mode"] == "dedicated"
+    operations = {record.operation for record in emu.call_from_thread(lambda: emu.requests)}
     assert {
         "iam_token",
         "list_backends",
@@ -150,10 +93,10 @@ def test_session_sampler_and_estimator(
 
 @pytest.mark.parametrize("served", [EmulatorConfig(queue_seconds=None)], indirect=True)
 def test_batch_job_cancel_and_session_cancel(
-    served: tuple[ThreadedEmulator, Emulator], monkeypatch: pytest.MonkeyPatch
+    served: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Batch mode, job.cancel() on a queued job, then session.cancel() closes the batch."""
-    threaded, emu = served
+    emu = served
     service = _service(emu, monkeypatch)
     backend = service.backend("ibm_kingston")
     isa = generate_preset_pass_manager(optimization_level=1, backend=backend).run(
@@ -164,9 +107,9 @@ def test_batch_job_cancel_and_session_cancel(
         job = SamplerV2(mode=batch).run([isa], shots=10)
         job.cancel()
         assert job.status() == "CANCELLED"
-        assert threaded.call(emu.job, job.job_id())["status"] == "Cancelled"
+        assert emu.call_from_thread(emu.job, job.job_id())["status"] == "Cancelled"
         batch.cancel()
-        state = threaded.call(emu.session, batch.session_id)
+        state = emu.call_from_thread(emu.session, batch.session_id)
         assert state["mode"] == "batch"
         assert state["state"] == "closed"
         assert state["accepting_jobs"] is False
