@@ -69,7 +69,11 @@ def recording_sleep() -> RecordingSleep:
 
 #: The fake credentials of the suite all look like one of these (emulator tokens and keys are
 #: ``emu-token-…``/``emu-apikey-…``; hand-written ones contain ``SECRET`` or ``LOCALS``).
-SECRET_PATTERN = re.compile(r"emu-token-|emu-apikey-|tok-SECRET|apikey-SECRET|ISSUE8-LOCALS")
+SECRET_PATTERN = re.compile(
+    r"emu-token-|emu-apikey-|tok-SECRET|apikey-SECRET|ISSUE8-LOCALS"
+    # a bearer token from an IAM exchange: a JWT (header.payload.signature, base64url JSON)
+    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"
+)
 
 
 class _SecretScanner(logging.Handler):
