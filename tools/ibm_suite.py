@@ -40,6 +40,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
+from qruntime_session.emulator import (
+    DEFAULT_DEVICES,
+    BackendSpec,
+    Emulator,
+    EmulatorConfig,
+    emulator_thread,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VERSION = "0.51.0"
 DEFAULT_CACHE = ROOT / ".ci" / "ibm-suite"
@@ -81,15 +89,8 @@ def fetch_suite(version: str, cache: Path) -> Path:
 
 
 @contextlib.contextmanager
-def served_emulator(run_seconds: float) -> Iterator[object]:
+def served_emulator(run_seconds: float) -> Iterator[Emulator]:
     """A fresh emulator for the suite: no queue delay, jobs run ``run_seconds``."""
-    from qruntime_session.emulator import (
-        DEFAULT_DEVICES,
-        BackendSpec,
-        EmulatorConfig,
-        emulator_thread,
-    )
-
     # The suite's ``backend_test`` fixture looks for a device whose name starts "test_eagle".
     eagle = BackendSpec(
         name="test_eagle",
@@ -112,7 +113,7 @@ def served_emulator(run_seconds: float) -> Iterator[object]:
         yield emu
 
 
-def _job_history(emu: object) -> None:
+def _job_history(emu: Emulator) -> None:
     """One finished job in the account, as any account that has used the service has: the
     suite's first job tests (``test_jobs_before_backend``) list the account's jobs before
     submitting any."""
@@ -125,11 +126,11 @@ def _job_history(emu: object) -> None:
         "params": {"pubs": [["OPENQASM 3.0; bit[1] c;", None, 10]], "version": 2},
     }
     request = urllib.request.Request(  # noqa: S310 - the local emulator's http URL
-        f"{emu.base_url}/v1/jobs",  # type: ignore[attr-defined]
+        f"{emu.base_url}/v1/jobs",
         data=json.dumps(body).encode(),
         headers={
-            "Authorization": f"Bearer {emu.token}",  # type: ignore[attr-defined]
-            "Service-CRN": emu.service_crn,  # type: ignore[attr-defined]
+            "Authorization": f"Bearer {emu.token}",
+            "Service-CRN": emu.service_crn,
             "IBM-API-Version": "2026-04-15",
             "Content-Type": "application/json",
         },
@@ -139,9 +140,9 @@ def _job_history(emu: object) -> None:
         response.read()
 
 
-def suite_environment(emu: object, qpu: str) -> dict[str, str]:
+def suite_environment(emu: Emulator, qpu: str) -> dict[str, str]:
     """The process environment that routes the suite's client to ``emu`` (nothing else)."""
-    origin: str = emu.origin  # type: ignore[attr-defined]
+    origin: str = emu.origin
     host = origin.removeprefix("http://")
     env = {
         key: value
@@ -150,10 +151,10 @@ def suite_environment(emu: object, qpu: str) -> dict[str, str]:
     }
     env.update(
         QISKIT_IBM_URL=f"http://experimental@{host}/api/v1",
-        QISKIT_IBM_TOKEN=emu.api_key,  # type: ignore[attr-defined]
-        QISKIT_IBM_INSTANCE=emu.service_crn,  # type: ignore[attr-defined]
+        QISKIT_IBM_TOKEN=emu.api_key,
+        QISKIT_IBM_INSTANCE=emu.service_crn,
         QISKIT_IBM_QPU=qpu,
-        IAM_URL=emu.iam_url,  # type: ignore[attr-defined]
+        IAM_URL=emu.iam_url,
         # The IBM Cloud account services' hosts are derived from the URL's host name without
         # its port (iam.127.0.0.1, resource-controller.127.0.0.1, ...): all plain-HTTP traffic
         # goes through the emulator as the proxy, which answers for those hosts itself
