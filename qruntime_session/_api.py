@@ -28,7 +28,7 @@ from ._auth import IAMApiKeyAuth, StaticTokenAuth
 from ._checks import check_id, check_positive_int, path_segment
 from ._config import ClientConfig
 from ._models import JobInfo, SessionDetails, SessionMode, SessionState
-from ._registry import Failures, SessionRegistry, left_open_error
+from ._registry import Failures, SessionRegistry, left_open_error, shielded
 from ._retry import PollPolicy, RetryPolicy
 from ._timeouts import Timeouts
 from ._transport import Authenticator, Transport
@@ -295,19 +295,7 @@ class RuntimeApi:
             return
         if self._aclose_task is None:
             self._aclose_task = asyncio.ensure_future(self._close_everything())
-        task = self._aclose_task
-        cancelled = False
-        while not task.done():
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                if task.cancelled():
-                    raise
-                cancelled = True
-        if cancelled:
-            task.exception()  # logged already; the cancellation wins
-            raise asyncio.CancelledError
-        task.result()
+        await shielded(self._aclose_task)  # shared by concurrent calls
 
     async def _close_everything(self) -> None:
         timeout = self.config.timeouts.close

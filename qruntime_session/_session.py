@@ -20,7 +20,7 @@ import asyncio
 import enum
 import logging
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
@@ -30,6 +30,7 @@ from ._checks import check_id
 from ._display import SessionDisplay
 from ._job import Job
 from ._models import JobInfo, SessionDetails, SessionMode, SessionState
+from ._registry import shielded
 from ._retry import PollPolicy
 from ._submission import MAX_TAGS, Failure, Submissions, classify, new_submission_tag
 from ._waiting import Progress, as_completed, wait_all
@@ -45,6 +46,7 @@ log = logging.getLogger("qruntime_session")
 
 OnExit = Literal["close", "drain"]
 T = TypeVar("T")
+_PrimitiveJobT = TypeVar("_PrimitiveJobT", bound=Job)
 
 MAX_TAG_LENGTH = 86
 
@@ -82,27 +84,6 @@ def _check_tags(tags: Iterable[str]) -> tuple[str, ...]:
     if len(out) > MAX_TAGS:
         raise errors.InvalidInputError(f"at most {MAX_TAGS} tags per job, got {len(out)}")
     return out
-
-
-async def _shielded(awaitable: Awaitable[T]) -> T:
-    """Run ``awaitable`` to completion even if the caller is cancelled meanwhile.
-
-    A cancellation that arrives while it runs is held back until it is done, then re-raised
-    (never swallowed). The awaitable must bound its own duration.
-    """
-    task = asyncio.ensure_future(awaitable)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if task.cancelled():
-                raise
-            cancelled = True
-    if cancelled:
-        task.exception()  # retrieved: its outcome gives way to the cancellation
-        raise asyncio.CancelledError
-    return task.result()
 
 
 class SessionLifecycle(SessionDisplay):
@@ -271,7 +252,7 @@ class SessionLifecycle(SessionDisplay):
         except asyncio.CancelledError:
             if task.cancelled():
                 raise
-            await _shielded(self._settle_cancelled_create(task))
+            await shielded(self._settle_cancelled_create(task))
             raise
 
     async def _settle_cancelled_create(self, task: asyncio.Future[None]) -> None:
@@ -400,7 +381,7 @@ class SessionLifecycle(SessionDisplay):
         self.id = self._attach_id
         self._status = _State.CLOSING
         try:
-            await _shielded(self._bounded_close(how))
+            await shielded(self._bounded_close(how))
         finally:
             self._status = _State.CLOSED
 
@@ -432,7 +413,7 @@ class SessionLifecycle(SessionDisplay):
             if self._status is _State.OPEN:
                 self._status = _State.CLOSING
                 try:
-                    await _shielded(self._bounded_close(self.on_exit))
+                    await shielded(self._bounded_close(self.on_exit))
                 except Exception as failure:
                     close_error = self._close_failure(failure)
                     if exc is None:
@@ -466,7 +447,7 @@ class SessionLifecycle(SessionDisplay):
     async def _release_client(self, exc: BaseException | None) -> None:
         assert self._client is not None
         try:
-            await _shielded(self._client.aclose())
+            await shielded(self._client.aclose())
         except Exception as failure:
             if exc is None:
                 raise errors.TransportError(
@@ -598,16 +579,14 @@ class BaseSession(SessionLifecycle):
         Raises:
             InvalidInputError: A pub or setting is not valid.
         """
-        self._require_open("submit a job")
-        params = primitives.sampler_params(
-            pubs, shots=shots, options=options, support_qiskit=support_qiskit
+        return await self._run_primitive(
+            "sampler",
+            primitives.SamplerJob,
+            lambda: primitives.sampler_params(
+                pubs, shots=shots, options=options, support_qiskit=support_qiskit
+            ),
+            tags,
         )
-        job = await self.submit_job("sampler", params, tags=tags)
-        typed = primitives.SamplerJob(
-            job.id, client=self.client, session_id=self.id, program_id="sampler"
-        )
-        self._jobs[job.id] = typed
-        return typed
 
     async def run_estimator(
         self,
@@ -636,14 +615,30 @@ class BaseSession(SessionLifecycle):
         Raises:
             InvalidInputError: A pub or setting is not valid.
         """
+        return await self._run_primitive(
+            "estimator",
+            primitives.EstimatorJob,
+            lambda: primitives.estimator_params(
+                pubs, precision=precision, options=options, support_qiskit=support_qiskit
+            ),
+            tags,
+        )
+
+    async def _run_primitive(
+        self,
+        program_id: str,
+        job_class: type[_PrimitiveJobT],
+        build_params: Callable[[], dict[str, Any]],
+        tags: Sequence[str],
+    ) -> _PrimitiveJobT:
+        """Submit a ``program_id`` job through `submit_job`; the handle is a ``job_class``.
+
+        The session is checked open before ``build_params`` checks the pubs, so that a closed
+        session is reported as such whatever the pubs.
+        """
         self._require_open("submit a job")
-        params = primitives.estimator_params(
-            pubs, precision=precision, options=options, support_qiskit=support_qiskit
-        )
-        job = await self.submit_job("estimator", params, tags=tags)
-        typed = primitives.EstimatorJob(
-            job.id, client=self.client, session_id=self.id, program_id="estimator"
-        )
+        job = await self.submit_job(program_id, build_params(), tags=tags)
+        typed = job_class(job.id, client=self.client, session_id=self.id, program_id=program_id)
         self._jobs[job.id] = typed
         return typed
 
