@@ -439,11 +439,8 @@ class RuntimeApi:
             try:
                 jobs, count = jobs_page_from_api(response.json())
             except ValueError as exc:
-                raise errors.UnexpectedStatusError(
+                raise response.unreadable(
                     f"list_jobs answered 200 with an unreadable body: {exc}",
-                    status=response.status,
-                    method="GET",
-                    url=response.url,
                     session_id=session_id,
                 ) from exc
             offset += len(jobs)
@@ -496,13 +493,10 @@ async def create_session(
         data = response.json()
         session_id = response_id(data, "create_session")
     except ValueError as exc:
-        raise errors.UnexpectedStatusError(
+        raise response.unreadable(
             f"create_session answered 200 without a readable session id: {exc}; "
             "a session was probably created, and as the API cannot list sessions it "
             "cannot be named: it closes itself after its interactive timeout",
-            status=response.status,
-            method="POST",
-            url=response.url,
         ) from exc
     return session_id, SessionState.parse(data.get("state"))
 
@@ -515,11 +509,8 @@ async def get_session(api: RuntimeApi, session_id: str) -> SessionDetails:
     try:
         return session_details_from_api(response.json())
     except ValueError as exc:
-        raise errors.UnexpectedStatusError(
+        raise response.unreadable(
             f"get_session answered with an unreadable body: {exc}",
-            status=response.status,
-            method="GET",
-            url=response.url,
             session_id=session_id,
         ) from exc
 
@@ -578,9 +569,6 @@ async def create_job(api: RuntimeApi, body: Mapping[str, Any]) -> str:
     try:
         return response_id(response.json(), "create_job")
     except ValueError as exc:
-        raise errors.UnexpectedStatusError(
+        raise response.unreadable(
             f"create_job answered 200 without a readable job id: {exc}",
-            status=response.status,
-            method="POST",
-            url=response.url,
         ) from exc
