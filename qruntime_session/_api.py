@@ -123,33 +123,21 @@ class RuntimeApi:
         random: Callable[[], float] = random_module.random,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        settings: dict[str, Any] = {  # each typed in the signature above
+            "base_url": base_url,
+            "access_token": access_token,
+            "api_key": api_key,
+            "service_crn": service_crn,
+            "api_version": api_version,
+            "iam_url": iam_url,
+            "timeouts": timeouts,
+            "retry": retry,
+        }
         if config is None:
             config = ClientConfig.load(
-                base_url=base_url,
-                access_token=access_token,
-                api_key=api_key,
-                service_crn=service_crn,
-                api_version=api_version,
-                iam_url=iam_url,
-                timeouts=timeouts,
-                retry=retry,
-                account=account,
-                config_file=config_file,
-                environ=environ,
+                **settings, account=account, config_file=config_file, environ=environ
             )
-        elif any(
-            v is not None
-            for v in (
-                base_url,
-                access_token,
-                api_key,
-                service_crn,
-                api_version,
-                iam_url,
-                timeouts,
-                retry,
-            )
-        ):
+        elif any(value is not None for value in settings.values()):
             raise errors.ConfigurationError("pass either config= or individual settings, not both")
         if max_jobs_per_minute is not None:
             check_positive_int(max_jobs_per_minute, "max_jobs_per_minute")
