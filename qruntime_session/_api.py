@@ -315,22 +315,31 @@ class RuntimeApi:
         return await self._registry.close_all(close_one)
 
     async def _close_by_id(self, session_id: str, how: str) -> None:
+        await self._timed_close(session_id, lambda: self._send_close(session_id, how))
+
+    async def _timed_close(self, session_id: str, send: Callable[[], Awaitable[None]]) -> None:
+        """``send()`` a session's close (or drain), bounded by ``Timeouts.close``."""
         timeout = self.config.timeouts.close
         try:
             async with asyncio.timeout(timeout):
-                try:
-                    if how == "drain":
-                        await stop_accepting_jobs(self, session_id)
-                    else:
-                        await close_session(self, session_id)
-                        log.info("session %s closed", session_id)
-                except errors.NotFoundError:
-                    log.info("session %s was already closed", session_id)
+                await send()
         except TimeoutError as exc:
             raise errors.RequestTimeoutError(
                 f"closing session {session_id} did not finish within {timeout}s",
                 session_id=session_id,
             ) from exc
+
+    async def _send_close(self, session_id: str, how: str) -> None:
+        """Close (``how="drain"``: stop accepting jobs in) a session by id, then forget it
+        (a session already closed, 404, is not an error)."""
+        try:
+            if how == "drain":
+                await stop_accepting_jobs(self, session_id)
+            else:
+                await close_session(self, session_id)
+                log.info("session %s closed", session_id)
+        except errors.NotFoundError:
+            log.info("session %s was already closed", session_id)
         self._open_sessions.pop(session_id, None)
 
     async def list_jobs(
@@ -504,14 +513,19 @@ async def get_session(api: RuntimeApi, session_id: str) -> SessionDetails:
 
 
 async def stop_accepting_jobs(api: RuntimeApi, session_id: str) -> None:
-    """``PATCH /v1/sessions/{id}`` ``{"accepting_jobs": false}``."""
-    await api.transport.request(
-        "PATCH",
-        f"/v1/sessions/{path_segment(session_id)}",
-        json=update_session_body(accepting_jobs=False),
-        expected=(204,),
-        operation="update_session",
-    )
+    """``PATCH /v1/sessions/{id}`` ``{"accepting_jobs": false}``; an error names the session."""
+    try:
+        await api.transport.request(
+            "PATCH",
+            f"/v1/sessions/{path_segment(session_id)}",
+            json=update_session_body(accepting_jobs=False),
+            expected=(204,),
+            operation="update_session",
+        )
+    except errors.QRuntimeError as exc:
+        exc._attach_ids(session_id=session_id)
+        raise
+    log.info("session %s stopped accepting jobs (draining)", session_id)
 
 
 async def close_session(api: RuntimeApi, session_id: str) -> None:

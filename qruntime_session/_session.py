@@ -332,12 +332,7 @@ class SessionLifecycle(SessionDisplay):
         """
         if self.id is None:
             raise errors.SessionStateError("the session has no id until it is entered")
-        try:
-            await _api.stop_accepting_jobs(self.client, self.id)
-        except errors.QRuntimeError as exc:
-            exc._attach_ids(session_id=self.id)
-            raise
-        log.info("session %s stopped accepting jobs (draining)", self.id)
+        await _api.stop_accepting_jobs(self.client, self.id)
 
     async def close(self) -> None:
         """``DELETE /v1/sessions/{id}/close`` now (the seed's closeSession step). Idempotent.
@@ -358,16 +353,7 @@ class SessionLifecycle(SessionDisplay):
     @_telemetry.traced("qruntime.session.close")
     async def _send_close(self, how: OnExit) -> None:
         assert self.id is not None
-        client = self.client
-        try:
-            if how == "drain":
-                await self.stop_accepting_jobs()
-            else:
-                await _api.close_session(client, self.id)
-                log.info("session %s closed", self.id)
-        except errors.NotFoundError:
-            log.info("session %s was already closed", self.id)
-        client._open_sessions.pop(self.id, None)
+        await self.client._send_close(self.id, how)
         self._registered = False
 
     def _register(self) -> None:
@@ -392,14 +378,8 @@ class SessionLifecycle(SessionDisplay):
         await self.client._registry.close_once(self.id, lambda: self._timed_close(how))
 
     async def _timed_close(self, how: OnExit) -> None:
-        timeout = self.client.config.timeouts.close
-        try:
-            async with asyncio.timeout(timeout):
-                await self._send_close(how)
-        except TimeoutError as exc:
-            raise errors.RequestTimeoutError(
-                f"closing session {self.id} did not finish within {timeout}s", session_id=self.id
-            ) from exc
+        assert self.id is not None
+        await self.client._timed_close(self.id, lambda: self._send_close(how))
 
     # -- exiting ------------------------------------------------------------------------
 
