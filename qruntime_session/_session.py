@@ -45,7 +45,6 @@ __all__ = ["BaseSession", "OnExit", "SessionLifecycle"]
 log = logging.getLogger("qruntime_session")
 
 OnExit = Literal["close", "drain"]
-T = TypeVar("T")
 _PrimitiveJobT = TypeVar("_PrimitiveJobT", bound=Job)
 
 MAX_TAG_LENGTH = 86
