@@ -28,7 +28,7 @@ from ._auth import IAMApiKeyAuth, StaticTokenAuth
 from ._checks import check_id, check_positive_int, path_segment
 from ._config import ClientConfig
 from ._models import JobInfo, SessionDetails, SessionMode, SessionState
-from ._registry import Failures, SessionRegistry, left_open_error
+from ._registry import Failures, SessionRegistry, left_open_error, shielded
 from ._retry import PollPolicy, RetryPolicy
 from ._timeouts import Timeouts
 from ._transport import Authenticator, Transport
@@ -123,33 +123,21 @@ class RuntimeApi:
         random: Callable[[], float] = random_module.random,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        settings: dict[str, Any] = {  # each typed in the signature above
+            "base_url": base_url,
+            "access_token": access_token,
+            "api_key": api_key,
+            "service_crn": service_crn,
+            "api_version": api_version,
+            "iam_url": iam_url,
+            "timeouts": timeouts,
+            "retry": retry,
+        }
         if config is None:
             config = ClientConfig.load(
-                base_url=base_url,
-                access_token=access_token,
-                api_key=api_key,
-                service_crn=service_crn,
-                api_version=api_version,
-                iam_url=iam_url,
-                timeouts=timeouts,
-                retry=retry,
-                account=account,
-                config_file=config_file,
-                environ=environ,
+                **settings, account=account, config_file=config_file, environ=environ
             )
-        elif any(
-            v is not None
-            for v in (
-                base_url,
-                access_token,
-                api_key,
-                service_crn,
-                api_version,
-                iam_url,
-                timeouts,
-                retry,
-            )
-        ):
+        elif any(value is not None for value in settings.values()):
             raise errors.ConfigurationError("pass either config= or individual settings, not both")
         if max_jobs_per_minute is not None:
             check_positive_int(max_jobs_per_minute, "max_jobs_per_minute")
@@ -295,19 +283,7 @@ class RuntimeApi:
             return
         if self._aclose_task is None:
             self._aclose_task = asyncio.ensure_future(self._close_everything())
-        task = self._aclose_task
-        cancelled = False
-        while not task.done():
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                if task.cancelled():
-                    raise
-                cancelled = True
-        if cancelled:
-            task.exception()  # logged already; the cancellation wins
-            raise asyncio.CancelledError
-        task.result()
+        await shielded(self._aclose_task)  # shared by concurrent calls
 
     async def _close_everything(self) -> None:
         timeout = self.config.timeouts.close
@@ -339,22 +315,31 @@ class RuntimeApi:
         return await self._registry.close_all(close_one)
 
     async def _close_by_id(self, session_id: str, how: str) -> None:
+        await self._timed_close(session_id, lambda: self._send_close(session_id, how))
+
+    async def _timed_close(self, session_id: str, send: Callable[[], Awaitable[None]]) -> None:
+        """``send()`` a session's close (or drain), bounded by ``Timeouts.close``."""
         timeout = self.config.timeouts.close
         try:
             async with asyncio.timeout(timeout):
-                try:
-                    if how == "drain":
-                        await stop_accepting_jobs(self, session_id)
-                    else:
-                        await close_session(self, session_id)
-                        log.info("session %s closed", session_id)
-                except errors.NotFoundError:
-                    log.info("session %s was already closed", session_id)
+                await send()
         except TimeoutError as exc:
             raise errors.RequestTimeoutError(
                 f"closing session {session_id} did not finish within {timeout}s",
                 session_id=session_id,
             ) from exc
+
+    async def _send_close(self, session_id: str, how: str) -> None:
+        """Close (``how="drain"``: stop accepting jobs in) a session by id, then forget it
+        (a session already closed, 404, is not an error)."""
+        try:
+            if how == "drain":
+                await stop_accepting_jobs(self, session_id)
+            else:
+                await close_session(self, session_id)
+                log.info("session %s closed", session_id)
+        except errors.NotFoundError:
+            log.info("session %s was already closed", session_id)
         self._open_sessions.pop(session_id, None)
 
     async def list_jobs(
@@ -451,11 +436,8 @@ class RuntimeApi:
             try:
                 jobs, count = jobs_page_from_api(response.json())
             except ValueError as exc:
-                raise errors.UnexpectedStatusError(
+                raise response.unreadable(
                     f"list_jobs answered 200 with an unreadable body: {exc}",
-                    status=response.status,
-                    method="GET",
-                    url=response.url,
                     session_id=session_id,
                 ) from exc
             offset += len(jobs)
@@ -508,13 +490,10 @@ async def create_session(
         data = response.json()
         session_id = response_id(data, "create_session")
     except ValueError as exc:
-        raise errors.UnexpectedStatusError(
+        raise response.unreadable(
             f"create_session answered 200 without a readable session id: {exc}; "
             "a session was probably created, and as the API cannot list sessions it "
             "cannot be named: it closes itself after its interactive timeout",
-            status=response.status,
-            method="POST",
-            url=response.url,
         ) from exc
     return session_id, SessionState.parse(data.get("state"))
 
@@ -527,24 +506,26 @@ async def get_session(api: RuntimeApi, session_id: str) -> SessionDetails:
     try:
         return session_details_from_api(response.json())
     except ValueError as exc:
-        raise errors.UnexpectedStatusError(
+        raise response.unreadable(
             f"get_session answered with an unreadable body: {exc}",
-            status=response.status,
-            method="GET",
-            url=response.url,
             session_id=session_id,
         ) from exc
 
 
 async def stop_accepting_jobs(api: RuntimeApi, session_id: str) -> None:
-    """``PATCH /v1/sessions/{id}`` ``{"accepting_jobs": false}``."""
-    await api.transport.request(
-        "PATCH",
-        f"/v1/sessions/{path_segment(session_id)}",
-        json=update_session_body(accepting_jobs=False),
-        expected=(204,),
-        operation="update_session",
-    )
+    """``PATCH /v1/sessions/{id}`` ``{"accepting_jobs": false}``; an error names the session."""
+    try:
+        await api.transport.request(
+            "PATCH",
+            f"/v1/sessions/{path_segment(session_id)}",
+            json=update_session_body(accepting_jobs=False),
+            expected=(204,),
+            operation="update_session",
+        )
+    except errors.QRuntimeError as exc:
+        exc._attach_ids(session_id=session_id)
+        raise
+    log.info("session %s stopped accepting jobs (draining)", session_id)
 
 
 async def close_session(api: RuntimeApi, session_id: str) -> None:
@@ -590,9 +571,6 @@ async def create_job(api: RuntimeApi, body: Mapping[str, Any]) -> str:
     try:
         return response_id(response.json(), "create_job")
     except ValueError as exc:
-        raise errors.UnexpectedStatusError(
+        raise response.unreadable(
             f"create_job answered 200 without a readable job id: {exc}",
-            status=response.status,
-            method="POST",
-            url=response.url,
         ) from exc

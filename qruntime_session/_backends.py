@@ -243,11 +243,8 @@ async def _get(client: RuntimeApi, path: str, operation: str) -> Any:
     try:
         return response.json()
     except ValueError as exc:
-        raise errors.UnexpectedStatusError(
+        raise response.unreadable(
             f"{operation} answered with a body that is not JSON",
-            status=response.status,
-            method="GET",
-            url=response.url,
         ) from exc
 
 

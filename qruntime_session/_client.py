@@ -29,9 +29,12 @@ class RuntimeClient(RuntimeApi):
     Settings are resolved once, here, by
     [`ClientConfig.load`][qruntime_session.ClientConfig.load] (explicit keywords >
     environment > qiskit-ibm-runtime's saved account > YAML file > defaults; see
-    ``docs/configuration.md``). The client owns one ``aiohttp.ClientSession``, created on
-    first use, unless one is passed in as ``session=`` — then it is shared and never closed
-    by the client.
+    ``docs/configuration.md``), which describes the keywords passed on to it as they are:
+    ``base_url``, ``access_token``, ``api_key``, ``service_crn``, ``api_version``,
+    ``iam_url``, ``timeouts``, ``retry``, ``account``, ``config_file`` and ``environ``.
+
+    The client owns one ``aiohttp.ClientSession``, created on first use, unless one is passed
+    in as ``session=`` — then it is shared and never closed by the client.
 
     Use it as an async context manager (or call `aclose`), and open many sessions on it
     with [`session`][qruntime_session.RuntimeClient.session]:
@@ -43,20 +46,9 @@ class RuntimeClient(RuntimeApi):
     ```
 
     Args:
-        base_url: The API base URL, without ``/v1``.
-        access_token: A bearer token.
-        api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
-        service_crn: The CRN of the Qiskit Runtime instance.
-        api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
-        iam_url: The IAM service that exchanges ``api_key``.
-        timeouts: The HTTP timeouts.
-        retry: The retry policy for requests.
         session: An ``aiohttp.ClientSession`` to share; the client then never closes it.
-        config: A resolved configuration to use as it is, instead of the settings above
-            (passing both is an error).
-        account: The qiskit-ibm-runtime saved account to read.
-        config_file: A YAML config file, which must exist.
-        environ: The environment to read (default: the process environment).
+        config: A resolved configuration to use as it is, instead of the settings (passing
+            both is an error).
         poll: How often job and session statuses are polled.
         submission_tags: Tag every job with a submission tag, so that a submission whose
             answer was lost can be looked up instead of reported as unknown.

@@ -382,17 +382,18 @@ class ClientConfig:
         5. defaults; the base URL follows the CRN's region unless a source set it.
 
         The credential (token or API key) comes from the single highest source that has one.
-        Every keyword is optional; ``None`` means "not given here".
+        Every keyword is optional; ``None`` means "not given here". The settings are the
+        [`ClientConfig`][qruntime_session.ClientConfig] fields of those names, described there.
 
         Args:
-            base_url: The API base URL, without ``/v1``.
-            access_token: A bearer token.
-            api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
-            service_crn: The CRN of the Qiskit Runtime instance.
-            api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
-            iam_url: The IAM service that exchanges ``api_key``.
-            timeouts: The HTTP timeouts.
-            retry: The retry policy.
+            base_url: The ``base_url`` setting.
+            access_token: The ``access_token`` setting.
+            api_key: The ``api_key`` setting.
+            service_crn: The ``service_crn`` setting.
+            api_version: The ``api_version`` setting.
+            iam_url: The ``iam_url`` setting.
+            timeouts: The ``timeouts`` setting.
+            retry: The ``retry`` setting.
             account: The name of the qiskit-ibm-runtime saved account to read (default:
                 ``QRUNTIME_ACCOUNT``, else the account marked default).
             config_file: A YAML config file, which must exist (default: ``QRUNTIME_CONFIG``,
@@ -463,16 +464,19 @@ class ClientConfig:
     ) -> ClientConfig:
         """Keywords, then the environment (default ``os.environ``), then defaults; no files.
 
+        The settings are the [`ClientConfig`][qruntime_session.ClientConfig] fields of those
+        names, described there.
+
         Args:
             environ: The environment to read (default ``os.environ``).
-            base_url: The API base URL, without ``/v1``.
-            access_token: A bearer token.
-            api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
-            service_crn: The CRN of the Qiskit Runtime instance.
-            api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
-            iam_url: The IAM service that exchanges ``api_key``.
-            timeouts: The HTTP timeouts.
-            retry: The retry policy.
+            base_url: The ``base_url`` setting.
+            access_token: The ``access_token`` setting.
+            api_key: The ``api_key`` setting.
+            service_crn: The ``service_crn`` setting.
+            api_version: The ``api_version`` setting.
+            iam_url: The ``iam_url`` setting.
+            timeouts: The ``timeouts`` setting.
+            retry: The ``retry`` setting.
 
         Returns:
             The validated configuration.
@@ -509,18 +513,19 @@ class ClientConfig:
     ) -> ClientConfig:
         """Keywords, then the YAML file at ``path`` (which must exist), then defaults.
 
-        The environment is not read.
+        The environment is not read. The settings are the
+        [`ClientConfig`][qruntime_session.ClientConfig] fields of those names, described there.
 
         Args:
             path: The YAML config file.
-            base_url: The API base URL, without ``/v1``.
-            access_token: A bearer token.
-            api_key: An IBM Cloud API key (exchanged at IAM for bearer tokens).
-            service_crn: The CRN of the Qiskit Runtime instance.
-            api_version: The ``IBM-API-Version`` date (``YYYY-MM-DD``).
-            iam_url: The IAM service that exchanges ``api_key``.
-            timeouts: The HTTP timeouts.
-            retry: The retry policy.
+            base_url: The ``base_url`` setting.
+            access_token: The ``access_token`` setting.
+            api_key: The ``api_key`` setting.
+            service_crn: The ``service_crn`` setting.
+            api_version: The ``api_version`` setting.
+            iam_url: The ``iam_url`` setting.
+            timeouts: The ``timeouts`` setting.
+            retry: The ``retry`` setting.
 
         Returns:
             The validated configuration.

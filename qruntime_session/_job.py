@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from typing import Any, TypeVar
 
 from . import _telemetry, errors
 from ._api import RuntimeApi
@@ -13,11 +13,13 @@ from ._checks import check_deadline, check_id, path_segment
 from ._display import JobDisplay
 from ._models import JobInfo, JobMetrics, JobStatus
 from ._retry import PollPolicy, wait_limit
+from ._transport import Response, RetryMode
 from ._wire import job_info_from_api, job_metrics_from_api
 
 __all__ = ["Job", "outcome_error"]
 
 log = logging.getLogger("qruntime_session")
+T = TypeVar("T")
 
 #: Session jobs each client is waiting on one by one (``Job.wait``) right now: the poll
 #: interval stretches when there are many (``PollPolicy.interval(concurrent=...)``).
@@ -102,6 +104,41 @@ class Job(JobDisplay):
         exc._attach_ids(job_id=self.id, session_id=self.session_id)
         return exc
 
+    async def _request(
+        self,
+        method: str,
+        suffix: str,
+        operation: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        expected: Collection[int] = (200,),
+        retry: RetryMode = "idempotent",
+    ) -> Response:
+        """``method`` on this job's URL followed by ``suffix``; an error names the job's ids."""
+        try:
+            return await self._client.transport.request(
+                method,
+                f"/v1/jobs/{path_segment(self.id)}{suffix}",
+                params=params,
+                headers=headers,
+                expected=expected,
+                retry=retry,
+                operation=operation,
+            )
+        except errors.QRuntimeError as exc:
+            self._ids(exc)
+            raise
+
+    def _read(self, response: Response, parse: Callable[[Any], T], operation: str) -> T:
+        """The answer's JSON body, parsed; an unreadable one raises `UnexpectedStatusError`."""
+        try:
+            return parse(response.json())
+        except ValueError as exc:
+            raise self._ids(
+                errors.UnexpectedStatusError(f"{operation} answered with an unreadable body: {exc}")
+            ) from exc
+
     async def info(self, *, exclude_params: bool = False) -> JobInfo:
         """``GET /v1/jobs/{id}``, tolerant of unknown fields; updates `last_info`.
 
@@ -114,21 +151,13 @@ class Job(JobDisplay):
         Raises:
             UnexpectedStatusError: The answer's body could not be read.
         """
-        try:
-            response = await self._client.transport.request(
-                "GET",
-                f"/v1/jobs/{path_segment(self.id)}",
-                params={"exclude_params": "true" if exclude_params else "false"},
-                operation="get_job",
-            )
-            return self._record(job_info_from_api(response.json()))
-        except errors.QRuntimeError as exc:
-            self._ids(exc)
-            raise
-        except ValueError as exc:
-            raise self._ids(
-                errors.UnexpectedStatusError(f"get_job answered with an unreadable body: {exc}")
-            ) from exc
+        response = await self._request(
+            "GET",
+            "",
+            "get_job",
+            params={"exclude_params": "true" if exclude_params else "false"},
+        )
+        return self._record(self._read(response, job_info_from_api, "get_job"))
 
     async def status(self) -> JobStatus:
         """The job's current status (one request).
@@ -300,16 +329,9 @@ class Job(JobDisplay):
         failure = outcome_error(info)
         if failure is not None:
             raise failure
-        try:
-            response = await self._client.transport.request(
-                "GET",
-                f"/v1/jobs/{path_segment(self.id)}/results",
-                expected=(200, 204),
-                operation="get_job_results_jid",
-            )
-        except errors.QRuntimeError as exc:
-            self._ids(exc)
-            raise
+        response = await self._request(
+            "GET", "/results", "get_job_results_jid", expected=(200, 204)
+        )
         if response.status == 204:
             raise errors.JobResultUnavailableError(
                 f"job {self.id} has no final result (the service answered 204)",
@@ -333,17 +355,7 @@ class Job(JobDisplay):
         Raises:
             ConflictError: The job is already final.
         """
-        try:
-            await self._client.transport.request(
-                "POST",
-                f"/v1/jobs/{path_segment(self.id)}/cancel",
-                expected=(204,),
-                retry="unsent",
-                operation="cancel_job_jid",
-            )
-        except errors.QRuntimeError as exc:
-            self._ids(exc)
-            raise
+        await self._request("POST", "/cancel", "cancel_job_jid", expected=(204,), retry="unsent")
         log.debug("cancelled job %s", self.id)
 
     async def logs(self) -> str:
@@ -352,16 +364,9 @@ class Job(JobDisplay):
         Returns:
             The log text.
         """
-        try:
-            response = await self._client.transport.request(
-                "GET",
-                f"/v1/jobs/{path_segment(self.id)}/logs",
-                headers={"Accept": "text/plain"},
-                operation="get_jog_logs_jid",
-            )
-        except errors.QRuntimeError as exc:
-            self._ids(exc)
-            raise
+        response = await self._request(
+            "GET", "/logs", "get_jog_logs_jid", headers={"Accept": "text/plain"}
+        )
         return response.text
 
     async def metrics(self) -> JobMetrics:
@@ -373,17 +378,5 @@ class Job(JobDisplay):
         Raises:
             UnexpectedStatusError: The answer's body could not be read.
         """
-        try:
-            response = await self._client.transport.request(
-                "GET", f"/v1/jobs/{path_segment(self.id)}/metrics", operation="get_job_metrics_jid"
-            )
-            return job_metrics_from_api(response.json())
-        except errors.QRuntimeError as exc:
-            self._ids(exc)
-            raise
-        except ValueError as exc:
-            raise self._ids(
-                errors.UnexpectedStatusError(
-                    f"get_job_metrics answered with an unreadable body: {exc}"
-                )
-            ) from exc
+        response = await self._request("GET", "/metrics", "get_job_metrics_jid")
+        return self._read(response, job_metrics_from_api, "get_job_metrics")

@@ -13,15 +13,39 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from . import errors
 
-__all__ = ["Failures", "SessionRegistry"]
+__all__ = ["Failures", "SessionRegistry", "shielded"]
+
+T = TypeVar("T")
 
 log = logging.getLogger("qruntime_session")
 
 Failures = list[tuple[str, errors.QRuntimeError]]
+
+
+async def shielded(awaitable: Awaitable[T]) -> T:
+    """Run ``awaitable`` to completion even if the caller is cancelled meanwhile.
+
+    A cancellation that arrives while it runs is held back until it is done, then re-raised
+    (never swallowed). The awaitable must bound its own duration. A task or future is awaited
+    as it is, so concurrent callers can share one.
+    """
+    task = asyncio.ensure_future(awaitable)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            cancelled = True
+    if cancelled:
+        task.exception()  # retrieved: its outcome gives way to the cancellation
+        raise asyncio.CancelledError
+    return task.result()
 
 
 class SessionRegistry:

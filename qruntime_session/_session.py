@@ -20,7 +20,7 @@ import asyncio
 import enum
 import logging
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
@@ -30,6 +30,7 @@ from ._checks import check_id
 from ._display import SessionDisplay
 from ._job import Job
 from ._models import JobInfo, SessionDetails, SessionMode, SessionState
+from ._registry import shielded
 from ._retry import PollPolicy
 from ._submission import MAX_TAGS, Failure, Submissions, classify, new_submission_tag
 from ._waiting import Progress, as_completed, wait_all
@@ -44,7 +45,7 @@ __all__ = ["BaseSession", "OnExit", "SessionLifecycle"]
 log = logging.getLogger("qruntime_session")
 
 OnExit = Literal["close", "drain"]
-T = TypeVar("T")
+_PrimitiveJobT = TypeVar("_PrimitiveJobT", bound=Job)
 
 MAX_TAG_LENGTH = 86
 
@@ -82,27 +83,6 @@ def _check_tags(tags: Iterable[str]) -> tuple[str, ...]:
     if len(out) > MAX_TAGS:
         raise errors.InvalidInputError(f"at most {MAX_TAGS} tags per job, got {len(out)}")
     return out
-
-
-async def _shielded(awaitable: Awaitable[T]) -> T:
-    """Run ``awaitable`` to completion even if the caller is cancelled meanwhile.
-
-    A cancellation that arrives while it runs is held back until it is done, then re-raised
-    (never swallowed). The awaitable must bound its own duration.
-    """
-    task = asyncio.ensure_future(awaitable)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if task.cancelled():
-                raise
-            cancelled = True
-    if cancelled:
-        task.exception()  # retrieved: its outcome gives way to the cancellation
-        raise asyncio.CancelledError
-    return task.result()
 
 
 class SessionLifecycle(SessionDisplay):
@@ -271,7 +251,7 @@ class SessionLifecycle(SessionDisplay):
         except asyncio.CancelledError:
             if task.cancelled():
                 raise
-            await _shielded(self._settle_cancelled_create(task))
+            await shielded(self._settle_cancelled_create(task))
             raise
 
     async def _settle_cancelled_create(self, task: asyncio.Future[None]) -> None:
@@ -351,12 +331,7 @@ class SessionLifecycle(SessionDisplay):
         """
         if self.id is None:
             raise errors.SessionStateError("the session has no id until it is entered")
-        try:
-            await _api.stop_accepting_jobs(self.client, self.id)
-        except errors.QRuntimeError as exc:
-            exc._attach_ids(session_id=self.id)
-            raise
-        log.info("session %s stopped accepting jobs (draining)", self.id)
+        await _api.stop_accepting_jobs(self.client, self.id)
 
     async def close(self) -> None:
         """``DELETE /v1/sessions/{id}/close`` now (the seed's closeSession step). Idempotent.
@@ -377,16 +352,7 @@ class SessionLifecycle(SessionDisplay):
     @_telemetry.traced("qruntime.session.close")
     async def _send_close(self, how: OnExit) -> None:
         assert self.id is not None
-        client = self.client
-        try:
-            if how == "drain":
-                await self.stop_accepting_jobs()
-            else:
-                await _api.close_session(client, self.id)
-                log.info("session %s closed", self.id)
-        except errors.NotFoundError:
-            log.info("session %s was already closed", self.id)
-        client._open_sessions.pop(self.id, None)
+        await self.client._send_close(self.id, how)
         self._registered = False
 
     def _register(self) -> None:
@@ -400,7 +366,7 @@ class SessionLifecycle(SessionDisplay):
         self.id = self._attach_id
         self._status = _State.CLOSING
         try:
-            await _shielded(self._bounded_close(how))
+            await shielded(self._bounded_close(how))
         finally:
             self._status = _State.CLOSED
 
@@ -411,14 +377,8 @@ class SessionLifecycle(SessionDisplay):
         await self.client._registry.close_once(self.id, lambda: self._timed_close(how))
 
     async def _timed_close(self, how: OnExit) -> None:
-        timeout = self.client.config.timeouts.close
-        try:
-            async with asyncio.timeout(timeout):
-                await self._send_close(how)
-        except TimeoutError as exc:
-            raise errors.RequestTimeoutError(
-                f"closing session {self.id} did not finish within {timeout}s", session_id=self.id
-            ) from exc
+        assert self.id is not None
+        await self.client._timed_close(self.id, lambda: self._send_close(how))
 
     # -- exiting ------------------------------------------------------------------------
 
@@ -432,7 +392,7 @@ class SessionLifecycle(SessionDisplay):
             if self._status is _State.OPEN:
                 self._status = _State.CLOSING
                 try:
-                    await _shielded(self._bounded_close(self.on_exit))
+                    await shielded(self._bounded_close(self.on_exit))
                 except Exception as failure:
                     close_error = self._close_failure(failure)
                     if exc is None:
@@ -466,7 +426,7 @@ class SessionLifecycle(SessionDisplay):
     async def _release_client(self, exc: BaseException | None) -> None:
         assert self._client is not None
         try:
-            await _shielded(self._client.aclose())
+            await shielded(self._client.aclose())
         except Exception as failure:
             if exc is None:
                 raise errors.TransportError(
@@ -598,16 +558,14 @@ class BaseSession(SessionLifecycle):
         Raises:
             InvalidInputError: A pub or setting is not valid.
         """
-        self._require_open("submit a job")
-        params = primitives.sampler_params(
-            pubs, shots=shots, options=options, support_qiskit=support_qiskit
+        return await self._run_primitive(
+            "sampler",
+            primitives.SamplerJob,
+            lambda: primitives.sampler_params(
+                pubs, shots=shots, options=options, support_qiskit=support_qiskit
+            ),
+            tags,
         )
-        job = await self.submit_job("sampler", params, tags=tags)
-        typed = primitives.SamplerJob(
-            job.id, client=self.client, session_id=self.id, program_id="sampler"
-        )
-        self._jobs[job.id] = typed
-        return typed
 
     async def run_estimator(
         self,
@@ -636,14 +594,30 @@ class BaseSession(SessionLifecycle):
         Raises:
             InvalidInputError: A pub or setting is not valid.
         """
+        return await self._run_primitive(
+            "estimator",
+            primitives.EstimatorJob,
+            lambda: primitives.estimator_params(
+                pubs, precision=precision, options=options, support_qiskit=support_qiskit
+            ),
+            tags,
+        )
+
+    async def _run_primitive(
+        self,
+        program_id: str,
+        job_class: type[_PrimitiveJobT],
+        build_params: Callable[[], dict[str, Any]],
+        tags: Sequence[str],
+    ) -> _PrimitiveJobT:
+        """Submit a ``program_id`` job through `submit_job`; the handle is a ``job_class``.
+
+        The session is checked open before ``build_params`` checks the pubs, so that a closed
+        session is reported as such whatever the pubs.
+        """
         self._require_open("submit a job")
-        params = primitives.estimator_params(
-            pubs, precision=precision, options=options, support_qiskit=support_qiskit
-        )
-        job = await self.submit_job("estimator", params, tags=tags)
-        typed = primitives.EstimatorJob(
-            job.id, client=self.client, session_id=self.id, program_id="estimator"
-        )
+        job = await self.submit_job(program_id, build_params(), tags=tags)
+        typed = job_class(job.id, client=self.client, session_id=self.id, program_id=program_id)
         self._jobs[job.id] = typed
         return typed
 

@@ -115,6 +115,15 @@ class Response:
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 
+    def unreadable(
+        self, message: str, *, session_id: str | None = None
+    ) -> errors.UnexpectedStatusError:
+        """The error for an answer whose body the operation could not read: ``message``, with
+        this response's status, method and URL."""
+        return errors.UnexpectedStatusError(
+            message, status=self.status, method=self.method, url=self.url, session_id=session_id
+        )
+
 
 def _is_absolute(url: str) -> bool:
     return url.startswith(("http://", "https://"))

@@ -11,7 +11,6 @@ expectation values) are inherited from ``_bitarray_ops.BitArrayOps``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain, repeat
 from typing import Any, Literal, Self, cast
@@ -28,6 +27,7 @@ from ._bitops import (
     row_ints,
     unique_rows,
 )
+from ._shaped import PubShaped
 
 __all__ = ["BitArray"]
 
@@ -35,7 +35,7 @@ Loc = int | tuple[int, ...] | None
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
-class BitArray(BitArrayOps):
+class BitArray(BitArrayOps, PubShaped):
     """The measured values of one classical register: ``num_shots`` bit strings per point of
     the pub's ``shape`` (``()`` without a parameter sweep), each ``num_bits`` wide.
 
@@ -101,16 +101,6 @@ class BitArray(BitArrayOps):
     def shape(self) -> tuple[int, ...]:
         """The pub's shape (the parameter sweep's), without the shots."""
         return self._shape
-
-    @property
-    def ndim(self) -> int:
-        """The number of dimensions of `shape`."""
-        return len(self._shape)
-
-    @property
-    def size(self) -> int:
-        """The number of points of `shape` (1 without a sweep)."""
-        return math.prod(self._shape)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BitArray) and not _is_qiskit_bit_array(other):

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from collections.abc import Iterable, Sequence
-from typing import Any, Self, cast
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Self, TypeVar, cast
 
 import numpy as np
 
 from ._bitops import expectation, matching_rows, observable_grid, pack_bits, unpack_bits
 
 __all__ = ["BitArrayOps"]
+
+_OpsT = TypeVar("_OpsT", bound="BitArrayOps")
 
 
 def _shape_tuple(shape: Iterable[Any]) -> tuple[int, ...]:
@@ -29,6 +31,21 @@ def _shape_tuple(shape: Iterable[Any]) -> tuple[int, ...]:
         else:
             out.append(int(item))
     return tuple(out)
+
+
+def _alike(arrays: Sequence[_OpsT], what: str, count: Callable[[_OpsT], int]) -> _OpsT:
+    """The first of ``arrays``, checked to have the same ``count`` (of ``what``: bits, shots)
+    and shape as each of the others (``ValueError`` otherwise, and for no arrays)."""
+    if not arrays:
+        raise ValueError("Need at least one bit array to stack")
+    first = arrays[0]
+    for i, other in enumerate(arrays):
+        if count(other) != count(first) or other._shape != first._shape:
+            raise ValueError(
+                f"All bit arrays must have same number of {what} and shape as the first; the "
+                f"bit array at index {i} does not."
+            )
+    return first
 
 
 class BitArrayOps:
@@ -320,15 +337,7 @@ class BitArrayOps:
         Raises:
             ValueError: No arrays, or arrays differing in bits or shape.
         """
-        if not bit_arrays:
-            raise ValueError("Need at least one bit array to stack")
-        first = bit_arrays[0]
-        for i, other in enumerate(bit_arrays):
-            if other._num_bits != first._num_bits or other._shape != first._shape:
-                raise ValueError(
-                    f"All bit arrays must have same number of bits and shape as the first; the "
-                    f"bit array at index {i} does not."
-                )
+        first = _alike(bit_arrays, "bits", lambda b: b._num_bits)
         joined = np.concatenate([b._array for b in bit_arrays], axis=-2)
         return cls._from_packed(joined, first._num_bits)
 
@@ -346,15 +355,7 @@ class BitArrayOps:
         Raises:
             ValueError: No arrays, or arrays differing in shots or shape.
         """
-        if not bit_arrays:
-            raise ValueError("Need at least one bit array to stack")
-        first = bit_arrays[0]
-        for i, other in enumerate(bit_arrays):
-            if other._array.shape[-2] != first._array.shape[-2] or other._shape != first._shape:
-                raise ValueError(
-                    f"All bit arrays must have same number of shots and shape as the first; "
-                    f"the bit array at index {i} does not."
-                )
+        _alike(bit_arrays, "shots", lambda b: int(b._array.shape[-2]))
         bits = np.concatenate([unpack_bits(b._array, b._num_bits) for b in bit_arrays], axis=-1)
         packed, num_bits = pack_bits(bits)
         return cls._from_packed(packed, num_bits)

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import Any, Generic, TypeVar, overload
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from .._display import ResultDisplay
 from ._bitarray import BitArray
+from ._shaped import PubShaped
 
 __all__ = [
     "BitArray",
@@ -34,7 +34,7 @@ def _value_repr(value: Any) -> str:
     return repr(value)
 
 
-class DataBin:
+class DataBin(PubShaped):
     """The data of one pub: named fields, read as attributes (``data.meas``) or items
     (``data["meas"]``); iterating gives the names, like qiskit's ``DataBin``. Read-only."""
 
@@ -137,16 +137,6 @@ class DataBin:
     def shape(self) -> tuple[int, ...]:
         """The pub's shape, which every field's shape starts with."""
         return self._shape
-
-    @property
-    def ndim(self) -> int:
-        """The number of dimensions of `shape`."""
-        return len(self._shape)
-
-    @property
-    def size(self) -> int:
-        """The number of elements of `shape` (1 for a scalar pub)."""
-        return math.prod(self._shape)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DataBin):
