@@ -111,7 +111,7 @@ class BackendConfiguration:
         """qiskit's ``Target`` for this backend.
 
         Transpile with ``generate_preset_pass_manager(optimization_level=1, target=target)``.
-        Needs ``pip install "qruntime-session[qiskit]"``.
+        Needs the ``qiskit`` extra.
 
         Args:
             properties: The backend's properties (``GET /v1/backends/{name}/properties``),

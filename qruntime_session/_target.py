@@ -28,7 +28,7 @@ def require_qiskit() -> None:
         import qiskit  # noqa: F401
     except ImportError as exc:
         raise errors.ExtraNotInstalledError(
-            'a backend target needs qiskit: pip install "qruntime-session[qiskit]"',
+            "a backend target needs qiskit",
             extra="qiskit",
         ) from exc
 

@@ -1,7 +1,7 @@
 """Optional OpenTelemetry spans, and attempt listeners, behind one-line decorators.
 
 The rest of the package only writes ``@traced_attempt`` / ``@traced(...)`` above a method.
-With ``opentelemetry-api`` installed (``pip install "qruntime-session[otel]"``) each call
+With ``opentelemetry-api`` installed (the ``otel`` extra) each call
 becomes a span of the ``qruntime_session`` tracer:
 
 * ``qruntime.session.open`` / ``qruntime.session.close`` (backend, mode, session id);

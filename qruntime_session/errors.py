@@ -381,19 +381,30 @@ class SessionStateError(UsageError):
     """The session is not open: it was not entered yet, or it has been closed."""
 
 
+_REPOSITORY = "https://github.com/qruntime-session/qruntime-session"
+
+
 class ExtraNotInstalledError(UsageError, ImportError):
     """A feature needs an optional dependency: ``extra`` names the package extra to install.
 
+    The message ends with [`install`][qruntime_session.errors.ExtraNotInstalledError.install],
+    the commands that install the extra (the package is installed from its repository).
+
     Args:
-        message: What needs the dependency.
-        extra: The package extra that provides it (``pip install "qruntime-session[<extra>]"``).
+        message: What needs the dependency (``"result.to_qiskit() needs qiskit"``).
+        extra: The package extra that provides it (``"qiskit"``).
         **kw: The structured fields of [`QRuntimeError`][qruntime_session.errors.QRuntimeError].
     """
 
     def __init__(self, message: str, *, extra: str, **kw: Any) -> None:
-        super().__init__(message, **kw)
         self.extra = extra
         """The package extra to install, e.g. ``"sim"`` or ``"workflows"``."""
+        self.install = (
+            f'pip install "qruntime-session[{extra}] @ git+{_REPOSITORY}", or '
+            f'pip install -e ".[{extra}]" in a clone of the repository'
+        )
+        """The commands that install the extra."""
+        super().__init__(f"{message}: {self.install}", **kw)
 
 
 # -- job outcomes -------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Install it with the ``pytest`` extra:
 
 ```console
-pip install "qruntime-session[pytest]"
+pip install "qruntime-session[pytest] @ git+https://github.com/qruntime-session/qruntime-session"
 ```
 
 The package registers this module through the ``pytest11`` entry point, so pytest loads it by

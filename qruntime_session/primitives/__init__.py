@@ -12,8 +12,8 @@ result[0].data.meas.array             # uint8, (*shape, shots, bytes), as qiskit
 result[0].data.evs                    # estimator: a numpy array shaped like the pub
 ```
 
-``result.to_qiskit()`` wraps the same arrays in qiskit's own classes (``pip install
-"qruntime-session[qiskit]"``). See ``docs/results.md``.
+``result.to_qiskit()`` wraps the same arrays in qiskit's own classes (the ``qiskit``
+extra). See ``docs/results.md``.
 
 numpy loads when one of these names is first used, not with ``import qruntime_session``.
 """

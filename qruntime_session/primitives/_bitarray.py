@@ -343,8 +343,7 @@ class BitArray(BitArrayOps, PubShaped):
             A ``qiskit.primitives.containers.BitArray``.
 
         Raises:
-            ExtraNotInstalledError: qiskit is not installed (``pip install
-                "qruntime-session[qiskit]"``).
+            ExtraNotInstalledError: qiskit is not installed (the ``qiskit`` extra).
         """
         from ._qiskit import require_qiskit
 

@@ -310,8 +310,8 @@ class PrimitiveResult(Sequence[PubT], Generic[PubT], ResultDisplay):
             return "PrimitiveResult(<incomplete>)"
 
     def to_qiskit(self) -> Any:
-        """qiskit's own ``PrimitiveResult`` over the same arrays, no copies (needs ``pip
-        install "qruntime-session[qiskit]"``).
+        """qiskit's own ``PrimitiveResult`` over the same arrays, no copies (needs the
+        ``qiskit`` extra).
 
         Returns:
             A ``qiskit.primitives.containers.PrimitiveResult``.

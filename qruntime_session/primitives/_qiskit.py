@@ -25,7 +25,6 @@ __all__ = [
 ]
 
 EXTRA = "qiskit"
-INSTALL = 'pip install "qruntime-session[qiskit]"'
 
 #: The highest QPY version the service reads (what qiskit-ibm-runtime 0.51.0 caps it at).
 QPY_MAX_VERSION = 17
@@ -35,7 +34,7 @@ def require_qiskit(what: str) -> Any:
     try:
         import qiskit
     except ImportError as exc:
-        raise ExtraNotInstalledError(f"{what} needs qiskit: {INSTALL}", extra=EXTRA) from exc
+        raise ExtraNotInstalledError(f"{what} needs qiskit", extra=EXTRA) from exc
     return qiskit
 
 

@@ -122,6 +122,9 @@ def test_to_qiskit_without_qiskit_names_the_extra(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(errors.ExtraNotInstalledError) as caught:
         result.to_qiskit()
     assert caught.value.extra == "qiskit"
-    assert "qruntime-session[qiskit]" in str(caught.value)
+    # the commands work today (no PyPI release): from the repository, or in a clone
+    assert caught.value.install in str(caught.value)
+    assert '"qruntime-session[qiskit] @ git+https://' in caught.value.install
+    assert 'pip install -e ".[qiskit]"' in caught.value.install
     assert isinstance(caught.value, ImportError)
     assert isinstance(caught.value, errors.QRuntimeError)
