@@ -13,6 +13,10 @@ SCRIPT = textwrap.dedent(
     """
     import asyncio, os, signal
     from qruntime_session import RuntimeClient, Session
+
+    # Ctrl-C as in a terminal, even when this process starts with SIGINT ignored
+    # (a background job of a non-interactive shell, as some CI runners start their steps)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from qruntime_session.emulator import run_emulator
 
     async def main():
