@@ -84,6 +84,9 @@ async def main(count: int, shape: str) -> str:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__)
+        raise SystemExit(0)
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     for name in sys.argv[2:] or SHAPES:
         print(asyncio.run(main(size, name)))

@@ -99,4 +99,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]) or len(sys.argv) < 3:
+        print(__doc__)
+        raise SystemExit(0 if {"-h", "--help"} & set(sys.argv[1:]) else 2)
     main()

@@ -87,4 +87,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]) or len(sys.argv) < 2:
+        print(__doc__)
+        raise SystemExit(0 if {"-h", "--help"} & set(sys.argv[1:]) else 2)
     main(sys.argv[1:])

@@ -976,7 +976,7 @@ class Sizes:
         self.p3_jobs = (10,) if quick else (100, 300, 1000)
         self.batches = 2 if quick else 10
         self.threads = (4,) if quick else (8, 16, 32, 64)
-        self.process_rounds = 1 if quick else 7
+        self.process_rounds = self.rounds  # P4, P6cli: whole processes, interleaved the same way
         self.handles = 200 if quick else 10_000
         self.stored = 200 if quick else 100_000
         self.requests = 50 if quick else 3000

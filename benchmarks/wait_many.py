@@ -63,4 +63,7 @@ async def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__)
+        raise SystemExit(0)
     asyncio.run(main([int(a) for a in sys.argv[1:]] or [10, 100, 500]))

@@ -63,6 +63,15 @@ def test_benchmark_suite_runs_quick(tmp_path: Path) -> None:
     assert "results:" in done.stdout
 
 
+def test_rounds_also_set_the_whole_process_figures_rounds() -> None:
+    """``--rounds N`` applies to P4 and P6cli too (they printed 7 rounds whatever N was)."""
+    from benchmarks.suite import Sizes
+
+    assert Sizes(quick=False, rounds=2).process_rounds == 2
+    assert Sizes(quick=False, rounds=None).process_rounds == 7
+    assert Sizes(quick=True, rounds=None).process_rounds == 1
+
+
 def test_p7_body_is_what_the_official_client_sends() -> None:
     """P7 posts the stored body; it is what the installed qiskit-ibm-runtime's SamplerV2 sends."""
     import pytest
@@ -74,3 +83,24 @@ def test_p7_body_is_what_the_official_client_sends() -> None:
     assert official_params() == stored
     circuit = stored["pubs"][0][0]
     assert circuit["__type__"] == "QuantumCircuit"  # QPY, not OpenQASM text
+
+
+def test_the_benchmark_scripts_answer_help_with_their_usage() -> None:
+    """``--help`` prints each script's usage and exits 0 (it used to raise a traceback)."""
+    for command in (
+        ["-m", "benchmarks.profile_flows"],
+        ["-m", "benchmarks.spy_summary"],
+        ["-m", "benchmarks.cancelled_sessions"],
+        ["benchmarks/wait_many.py"],
+    ):
+        done = subprocess.run(
+            [sys.executable, *command, "--help"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, (command, done.stderr[-2000:])
+        assert "python" in done.stdout, command
+        assert "Traceback" not in done.stderr, command
