@@ -54,7 +54,8 @@ exit codes:
   0    success (demo: the job completed; emulator: stopped with Ctrl+C)
   1    failure: the job did not complete, the service answered an error, the connection
        failed, a wait timed out, or the emulator's port is in use
-  2    bad usage or input (unknown option, invalid JSON, invalid workflow document or inputs)
+  2    bad usage or input (unknown option, invalid JSON, missing configuration, invalid
+       workflow document or inputs)
   3    workflow run: the workflow succeeded, but closing its session stopped the job it
        submitted (the job was still queued)
   130  interrupted (Ctrl+C) while a command other than `emulator` was running
