@@ -120,9 +120,10 @@ class BitArrayOps:
 
         Raises:
             TypeError: An observable is none of the kinds above.
-            ValueError: An observable is empty or not diagonal (``X``, ``Y``, an unknown
-                character), its width differs from `num_bits`, the observables are ragged,
-                their shape does not broadcast with `shape`, or there are no shots.
+            ValueError: An observable is empty (as in qiskit, terms within 1e-8 of zero are
+                dropped first), has a complex coefficient, or is not diagonal (``X``, ``Y``,
+                an unknown character), its width differs from `num_bits`, the observables are
+                ragged, their shape does not broadcast with `shape`, or there are no shots.
         """
         grid = observable_grid(observables)
         points = np.empty(self._shape, dtype=object)

@@ -198,6 +198,13 @@ def pack_ints(values: Iterable[int], num_bits: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8).reshape(-1, width).copy()
 
 
+#: qiskit's bounds on an observable's coefficients: at most this far from zero, a term is
+#: dropped (``SparseObservable.simplify``'s tolerance); an imaginary part above the other
+#: makes it non-Hermitian (``np.real_if_close``: 100 float64 epsilons).
+_ZERO = 1e-8
+_REAL = 100 * float(np.finfo(np.float64).eps)
+
+
 def diagonal_terms(observable: object) -> dict[str, complex]:
     """One observable as ``{label: coefficient}``: a label, a mapping, or anything with
     ``to_list()`` (a ``SparsePauliOp``) or ``to_label()`` (a ``Pauli``)."""
@@ -225,9 +232,16 @@ def observable_grid(observables: object) -> np.ndarray:
             isinstance(value, np.ndarray) and value.dtype == object
         ):
             return [nested(v) for v in value]
-        terms = {k: v for k, v in diagonal_terms(value).items() if abs(v) > 1e-12}
+        # as qiskit's ObservablesArray: terms within 1e-8 of zero are dropped (its
+        # SparseObservable.simplify), and what is left must be real (np.real_if_close)
+        terms = {k: v for k, v in diagonal_terms(value).items() if abs(v) > _ZERO}
         if not terms:
             raise ValueError("Empty observable was detected.")
+        if any(abs(complex(v).imag) > _REAL for v in terms.values()):
+            raise ValueError(
+                "Non-Hermitian input observable: the simplified input observable has a "
+                "non-zero imaginary part in its coefficients."
+            )
         return terms
 
     grid = nested(observables)

@@ -181,11 +181,24 @@ def test_expectation_values_agree(drawn: tuple[np.ndarray, int], data: st.DataOb
 
 def test_expectation_values_refuse_what_qiskit_refuses() -> None:
     ours, theirs = pair(np.zeros((4, 1), dtype=np.uint8), 2)
-    for bad, why in (("XZ", "not diagonal"), ("ZZZ", "same length")):
+    for bad, why in (
+        ("XZ", "not diagonal"),
+        ("ZZZ", "same length"),
+        ({"ZI": 3.3e-9}, "Empty observable"),  # within qiskit's 1e-8 of zero: dropped
+        ({"ZI": 1e-8, "IZ": 1e-9j}, "Empty observable"),
+        ({"ZI": 1.0, "IZ": 2e-8j}, "Non-Hermitian"),
+    ):
         with pytest.raises(ValueError, match=why):
             theirs.expectation_values(bad)
         with pytest.raises(ValueError, match=why):
             ours.expectation_values(bad)
+
+
+def test_terms_near_zero_are_dropped_as_qiskit_drops_them() -> None:
+    array = np.random.default_rng(5).integers(0, 4, (6, 1), dtype=np.uint8)
+    ours, theirs = pair(array, 2)
+    for observable in ({"ZI": 1.0, "IZ": 3.3e-9}, {"ZI": 0.5, "1I": 1.0000001e-8, "IZ": 1e-8}):
+        assert ours.expectation_values(observable) == theirs.expectation_values(observable)
 
 
 def test_data_bin_pub_result_and_to_qiskit_wrap_the_same_arrays() -> None:
