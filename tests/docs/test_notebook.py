@@ -7,12 +7,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import concurrent.futures
-import contextlib
 import importlib.util
 import os
-import shlex
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +21,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from qruntime_session import RuntimeClient
 from qruntime_session.emulator import Emulator, EmulatorConfig, emulator_thread
+
+from .._emulator_cli import emulator_cli
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "docs" / "examples" / "quickstart.ipynb"
 T = TypeVar("T")
@@ -153,47 +151,6 @@ def test_the_notebook_uses_the_primitives_and_isa_circuits() -> None:
     assert len(setups) == 1
 
 
-@contextlib.contextmanager
-def emulator_process() -> Iterator[dict[str, str]]:
-    """``qruntime-session emulator`` in its own process; yields the variables it exports.
-
-    A process, not a thread of this one: the emulator simulates circuits with qiskit in
-    worker threads, and qiskit objects made in a thread that has ended have crashed (SIGSEGV)
-    a later test's qiskit calls in this process.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QRUNTIME_", "QISKIT_"))}
-    command = [
-        sys.executable,
-        "-m",
-        "qruntime_session",
-        "emulator",
-        "--port",
-        "0",
-        "--queue-seconds",
-        "0.05",
-        "--run-seconds",
-        "0.05",
-    ]
-    server = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
-    )
-    try:
-        assert server.stdout is not None
-        exports: dict[str, str] = {}
-        for line in server.stdout:
-            if line.startswith("export "):
-                name, _, value = shlex.split(line[len("export ") :])[0].partition("=")
-                exports[name] = value
-            if line.startswith("Press Ctrl+C"):
-                break
-        yield exports
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if server.stdout is not None:
-            server.stdout.close()
-
-
 async def _session_and_jobs(exports: dict[str, str], session_id: str) -> tuple[str, list[Any]]:
     async with RuntimeClient(
         base_url=exports["QRUNTIME_BASE_URL"],
@@ -209,7 +166,7 @@ def test_quickstart_notebook_runs_and_prints_counts(
 ) -> None:
     """With the user's configuration (here: the variables the emulator command exports)."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    with emulator_process() as exports:
+    with emulator_cli("--queue-seconds", "0.05", "--run-seconds", "0.05") as exports:
         kernel_env(exports)
         NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
         lines = _printed_lines(notebook)
